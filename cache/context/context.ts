@@ -1,0 +1,500 @@
+/**
+ * The build context as a lazily hashed tree (after BuildKit's contenthash):
+ * - walked with .dockerignore semantics (moby/patternmatcher), never following a symlink out of the root;
+ * - a file's digest covers its type, permission bits, uid, gid, size, link target and content (not mtime);
+ * - a directory's digest is a Merkle hash of its kept children, so `COPY src/ ...` is keyed on `src/` alone and
+ *   only the subtrees a build asks about are ever read;
+ * - content hashes are remembered in the store's stat cache, so a no-op rebuild reads no file contents.
+ *
+ * Digests are XXH64 (`xxh64:<16 hex>`): fast, non-cryptographic. They identify content for cache keys inside one
+ * store, which only trusted local builds write; the cache key itself is sha256 over them (compiler/executor).
+ */
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, constants as C, type BigIntStats } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import { setImmediate as yieldNow } from 'node:timers/promises';
+import type { XXHashAPI } from 'xxhash-wasm';
+import { TsbuildError, closest } from '../../util/errors.ts';
+import { cleanPath, hasWildcard, matchSegment, parseIgnoreFile, PatternMatcher } from './patterns.ts';
+import { StatCache } from './stat-cache.ts';
+
+let xxhash: Promise<XXHashAPI> | undefined;
+/** xxhash-wasm is loaded on first use only: commands that never hash the context pay nothing. */
+function loadXxhash(): Promise<XXHashAPI> {
+  xxhash ??= import('xxhash-wasm').then((m) => m.default());
+  return xxhash;
+}
+
+/** Which context paths a step reads (COPY sources after expansion; `exclude` = COPY --exclude). */
+export interface ContextSelectorLike {
+  /** Go path.Match patterns relative to the context root (leading `/` already stripped by the compiler). */
+  readonly include: readonly string[];
+  /** moby patternmatcher patterns (`**` allowed), matched against paths relative to each matched source. */
+  readonly exclude: readonly string[];
+}
+
+export type ContextEntryType = 'file' | 'dir' | 'symlink' | 'other';
+
+/** One entry a COPY must materialise. */
+export interface ContextFile {
+  /** Path relative to the context root, `/`-separated (`''` = the root). */
+  readonly path: string;
+  readonly absPath: string;
+  /** Path relative to the matched source: `''` for the source itself, `a/b.txt` below a directory source. */
+  readonly relPath: string;
+  readonly type: ContextEntryType;
+  /** Permission bits (`st_mode & 0o7777`). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Bytes (regular files; 0 otherwise). */
+  readonly size: number;
+  /** Milliseconds since the epoch (COPY preserves it). */
+  readonly mtimeMs: number;
+  /** Symlink target as stored (never followed below a source). */
+  readonly linkTarget?: string;
+}
+
+/** A matched COPY source: the source itself first, then its kept descendants in pre-order, names sorted. */
+export interface ContextMatch {
+  readonly pattern: string;
+  /** The match as the user named it, relative to the root (before following a final symlink). */
+  readonly name: string;
+  readonly entries: readonly ContextFile[];
+}
+
+/** Counters for tests and the benchmark. */
+export interface ContextStats {
+  /** Files whose content was read. */
+  filesRead: number;
+  bytesRead: number;
+  /** Files whose hash came from the stat cache. */
+  statCacheHits: number;
+  /** lstat calls. */
+  stats: number;
+}
+
+export interface OpenContextOptions {
+  /**
+   * The Dockerfile (absolute, or relative to the context dir; default `Dockerfile`): `<it>.dockerignore` beside it
+   * wins over the root `.dockerignore`.
+   */
+  readonly dockerfileName?: string;
+  /** Patterns to use instead of reading any ignore file. */
+  readonly ignorePatterns?: readonly string[];
+  /** Directory for the persistent stat cache (`store.paths.statcache`); omitted = in-memory only. */
+  readonly statCacheDir?: string;
+  /** Files changed less than this long before hashing are not recorded in the stat cache. Default 2000 ms. */
+  readonly racyWindowMs?: number;
+  /** Called before each file-content read (tests count reads with it). */
+  readonly onRead?: (absPath: string) => void;
+}
+
+export interface ContextSnapshot {
+  /** The context root's real path. */
+  readonly root: string;
+  /** The ignore file used (absolute), if any. */
+  readonly ignoreFile: string | undefined;
+  readonly ignorePatterns: readonly string[];
+  readonly stats: ContextStats;
+  /** A stable digest of what the selector selects: names, metadata and content. `xxh64:<hex>`. */
+  digestFor(selector: ContextSelectorLike): Promise<string>;
+  /** The entries a COPY with this selector copies. */
+  files(selector: ContextSelectorLike): Promise<ContextMatch[]>;
+  /** True if the path (relative, clean) is excluded by the ignore file. */
+  isIgnored(path: string): boolean;
+  /** Persists the stat cache (if it changed). Call once the build no longer needs the context. */
+  save(): Promise<void>;
+}
+
+const BUF_SIZE = 1 << 20;
+
+interface Node {
+  readonly rel: string;
+  readonly abs: string;
+  readonly type: ContextEntryType;
+  readonly st: BigIntStats;
+  readonly linkTarget?: string;
+  children?: string[];
+  digest?: string;
+}
+
+/** Opens a build context; reads the ignore file now, everything else on demand. */
+export async function openContext(dir: string, opts: OpenContextOptions = {}): Promise<ContextSnapshot> {
+  let root: string;
+  try {
+    root = realpathSync(dir);
+    if (!lstatSync(root).isDirectory()) throw new Error('not a directory');
+  } catch (e) {
+    throw new TsbuildError('context/unavailable', `build context "${dir}" is not a readable directory: ${(e as Error).message}`, { exitCode: 1 });
+  }
+  let ignoreFile: string | undefined;
+  let patterns: readonly string[];
+  if (opts.ignorePatterns) patterns = opts.ignorePatterns;
+  else {
+    const df = opts.dockerfileName ?? 'Dockerfile';
+    const dfAbs = isAbsolute(df) ? df : join(root, df);
+    const candidates = [`${dfAbs}.dockerignore`, join(root, '.dockerignore')];
+    patterns = [];
+    for (const c of candidates) {
+      let text: string;
+      try {
+        text = readFileSync(c, 'utf8');
+      } catch {
+        continue;
+      }
+      ignoreFile = c;
+      patterns = parseIgnoreFile(text);
+      break;
+    }
+  }
+  const xx = await loadXxhash();
+  const statCache = opts.statCacheDir ? StatCache.load(opts.statCacheDir, root) : StatCache.memory();
+  return new Context(root, ignoreFile, patterns, xx, statCache, opts);
+}
+
+class Context implements ContextSnapshot {
+  readonly root: string;
+  readonly ignoreFile: string | undefined;
+  readonly ignorePatterns: readonly string[];
+  readonly stats: ContextStats = { filesRead: 0, bytesRead: 0, statCacheHits: 0, stats: 0 };
+  readonly #matcher: PatternMatcher;
+  readonly #xx: XXHashAPI;
+  readonly #statCache: StatCache;
+  readonly #nodes = new Map<string, Node | null>();
+  readonly #racyNs: bigint;
+  readonly #onRead: ((p: string) => void) | undefined;
+  readonly #buf = Buffer.allocUnsafe(BUF_SIZE);
+  #lastYield = performance.now();
+
+  constructor(root: string, ignoreFile: string | undefined, patterns: readonly string[], xx: XXHashAPI, statCache: StatCache, opts: OpenContextOptions) {
+    this.root = root;
+    this.ignoreFile = ignoreFile;
+    this.ignorePatterns = patterns;
+    this.#matcher = new PatternMatcher(patterns);
+    this.#xx = xx;
+    this.#statCache = statCache;
+    this.#racyNs = BigInt(Math.round((opts.racyWindowMs ?? 2000) * 1e6));
+    this.#onRead = opts.onRead;
+  }
+
+  isIgnored(path: string): boolean {
+    return this.#matcher.matches(path);
+  }
+
+  async save(): Promise<void> {
+    this.#statCache.save();
+  }
+
+  // ---- tree ----
+
+  #abs(rel: string): string {
+    return rel === '' ? this.root : join(this.root, rel);
+  }
+
+  /** lstat-based node, memoised; null if absent. */
+  #node(rel: string): Node | null {
+    const hit = this.#nodes.get(rel);
+    if (hit !== undefined) return hit;
+    const abs = this.#abs(rel);
+    let st: BigIntStats;
+    try {
+      this.stats.stats++;
+      st = lstatSync(abs, { bigint: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        this.#nodes.set(rel, null);
+        this.#statCache.forget(rel);
+        return null;
+      }
+      throw new TsbuildError('context/unreadable', `cannot read "${rel}" in the build context: ${(e as Error).message}`);
+    }
+    const type: ContextEntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+    const node: Node = { rel, abs, type, st, ...(type === 'symlink' ? { linkTarget: readlinkSync(abs) } : {}) };
+    this.#nodes.set(rel, node);
+    return node;
+  }
+
+  /** Kept children names of a directory node, sorted. */
+  #children(n: Node): string[] {
+    if (n.children) return n.children;
+    let names: string[];
+    try {
+      names = readdirSync(n.abs);
+    } catch (e) {
+      throw new TsbuildError('context/unreadable', `cannot list "${n.rel || '.'}" in the build context: ${(e as Error).message}`);
+    }
+    names.sort();
+    const kept: string[] = [];
+    for (const name of names) {
+      const rel = n.rel === '' ? name : `${n.rel}/${name}`;
+      if (this.#kept(rel)) kept.push(name);
+    }
+    n.children = kept;
+    return kept;
+  }
+
+  /** Whether `rel` is part of the context after .dockerignore (an excluded dir stays if an exception keeps a descendant). */
+  #kept(rel: string): boolean {
+    if (!this.#matcher.matches(rel)) return this.#node(rel) !== null;
+    if (!this.#matcher.hasExclusions) return false;
+    const n = this.#node(rel);
+    return n !== null && n.type === 'dir' && this.#children(n).length > 0;
+  }
+
+  /**
+   * Resolves a clean relative path, following symlinks (in every component; in the last one if `followFinal`)
+   * scoped to the root. Returns the canonical relative path, or null if some component does not exist.
+   */
+  #resolve(path: string, followFinal: boolean, shown: string): string | null {
+    const todo = path === '' || path === '.' ? [] : path.split('/');
+    const cur: string[] = [];
+    let hops = 0;
+    while (todo.length > 0) {
+      const part = todo.shift()!;
+      if (part === '' || part === '.') continue;
+      if (part === '..') {
+        if (cur.length === 0) throw new TsbuildError('context/symlink-escape', `"${shown}" resolves through a symlink to a path outside the build context`);
+        cur.pop();
+        continue;
+      }
+      const rel = cur.length === 0 ? part : `${cur.join('/')}/${part}`;
+      const n = this.#node(rel);
+      if (n === null) return null;
+      if (n.type === 'symlink' && (todo.length > 0 || followFinal)) {
+        if (++hops > 255) throw new TsbuildError('context/symlink-loop', `too many levels of symbolic links resolving "${shown}"`);
+        let target = n.linkTarget!;
+        if (isAbsolute(target)) {
+          const inRoot = relative(this.root, target);
+          if (inRoot === '' ) target = '';
+          else if (inRoot.startsWith('..') || isAbsolute(inRoot)) {
+            throw new TsbuildError('context/symlink-escape', `"${shown}" is a symlink to ${target}, outside the build context`, {
+              suggestion: 'copy the target into the context, or make the link relative and inside it',
+            });
+          }
+          else target = inRoot.split(sep).join('/');
+          cur.length = 0;
+        }
+        todo.unshift(...target.split('/'));
+        continue;
+      }
+      if (todo.length > 0 && n.type !== 'dir') return null;
+      cur.push(part);
+    }
+    return cur.join('/');
+  }
+
+  // ---- selectors ----
+
+  /** Expands one include pattern to matches `{name, rel}` (rel canonical, following symlinks). */
+  #expand(pattern: string): Array<{ name: string; rel: string }> {
+    let p = cleanPath(pattern.replace(/^\/+/, ''));
+    if (p === '..' || p.startsWith('../')) {
+      throw new TsbuildError('context/outside', `source "${pattern}" is outside the build context`, { suggestion: 'sources are relative to the context root; move the file into the context' });
+    }
+    if (p === '.') p = '';
+    const missing = (): never => {
+      const top = p.split('/')[0] ?? p;
+      const near = top === '' ? undefined : closest(top, this.#childrenOf(''));
+      throw new TsbuildError('context/not-found', `"${pattern}": not found in the build context${this.#matcher.matches(p) ? ' (excluded by .dockerignore)' : ''}`, {
+        ...(near && near !== top ? { suggestion: `did you mean "${near}"?` } : {}),
+      });
+    };
+    if (!hasWildcard(p)) {
+      const rel = this.#resolve(p, true, pattern);
+      if (rel === null || !this.#keptPath(p) || !this.#keptPath(rel)) missing();
+      return [{ name: p, rel: rel! }];
+    }
+    let cands: Array<{ name: string; rel: string }> = [{ name: '', rel: '' }];
+    const segs = p.split('/');
+    segs.forEach((seg, i) => {
+      const last = i === segs.length - 1;
+      const next: Array<{ name: string; rel: string }> = [];
+      for (const c of cands) {
+        const join2 = (a: string, b: string) => (a === '' ? b : `${a}/${b}`);
+        if (hasWildcard(seg)) {
+          const dirNode = this.#node(c.rel);
+          if (!dirNode || dirNode.type !== 'dir') continue;
+          for (const child of this.#children(dirNode)) if (matchSegment(seg, child)) next.push({ name: join2(c.name, child), rel: join2(c.rel, child) });
+        } else next.push({ name: join2(c.name, seg), rel: join2(c.rel, seg) });
+      }
+      cands = [];
+      for (const c of next) {
+        const rel = this.#resolve(c.rel, true, c.name);
+        if (rel === null || !this.#keptPath(c.name)) continue;
+        if (!last && this.#node(rel)?.type !== 'dir') continue;
+        if (last && !this.#keptPath(rel)) continue;
+        cands.push({ name: c.name, rel });
+      }
+    });
+    if (cands.length === 0) {
+      throw new TsbuildError('context/no-match', `no source files were specified: "${pattern}" matches nothing in the build context`);
+    }
+    return cands;
+  }
+
+  #childrenOf(rel: string): string[] {
+    const n = this.#node(rel);
+    return n && n.type === 'dir' ? this.#children(n) : [];
+  }
+
+  #keptPath(rel: string): boolean {
+    return rel === '' || this.#kept(rel);
+  }
+
+  async digestFor(selector: ContextSelectorLike): Promise<string> {
+    const excl = selector.exclude.length > 0 ? new PatternMatcher(selector.exclude) : undefined;
+    const parts: string[] = [];
+    for (const pattern of selector.include) {
+      parts.push(`p\0${pattern}`);
+      for (const m of this.#expand(pattern)) {
+        const n = this.#node(m.rel)!;
+        if (excl && m.name !== '' && excl.matches(m.name)) continue;
+        parts.push(`m\0${m.name}\0${await this.#digest(n, excl, m.rel)}`);
+      }
+    }
+    return `xxh64:${hex(this.#xx.h64(parts.join('\n')))}`;
+  }
+
+  async files(selector: ContextSelectorLike): Promise<ContextMatch[]> {
+    const excl = selector.exclude.length > 0 ? new PatternMatcher(selector.exclude) : undefined;
+    const out: ContextMatch[] = [];
+    for (const pattern of selector.include) {
+      for (const m of this.#expand(pattern)) {
+        if (excl && m.name !== '' && excl.matches(m.name)) continue;
+        const entries: ContextFile[] = [];
+        const visit = (n: Node, relPath: string): void => {
+          entries.push(toFile(n, relPath));
+          if (n.type !== 'dir') return;
+          for (const name of this.#keptChildren(n, excl, m.rel)) {
+            const child = this.#node(n.rel === '' ? name : `${n.rel}/${name}`)!;
+            visit(child, relPath === '' ? name : `${relPath}/${name}`);
+          }
+        };
+        visit(this.#node(m.rel)!, '');
+        out.push({ pattern, name: m.name, entries });
+      }
+    }
+    return out;
+  }
+
+  /** Kept children after both .dockerignore and the selector's excludes (relative to `base`). */
+  #keptChildren(n: Node, excl: PatternMatcher | undefined, base: string): string[] {
+    const names = this.#children(n);
+    if (!excl) return names;
+    return names.filter((name) => {
+      const rel = n.rel === '' ? name : `${n.rel}/${name}`;
+      const relToBase = base === '' ? rel : rel.slice(base.length + 1);
+      if (!excl.matches(relToBase)) return true;
+      if (!excl.hasExclusions) return false;
+      const child = this.#node(rel);
+      return child !== null && child.type === 'dir' && this.#keptChildren(child, excl, base).length > 0;
+    });
+  }
+
+  // ---- hashing ----
+
+  async #digest(n: Node, excl: PatternMatcher | undefined, base: string): Promise<string> {
+    if (!excl && n.digest !== undefined) return n.digest;
+    const st = n.st;
+    const meta = `${Number(st.mode & 0o7777n).toString(8)} ${st.uid} ${st.gid}`;
+    let d: string;
+    switch (n.type) {
+      case 'file':
+        d = hex(this.#xx.h64(`f ${meta} ${st.size} ${this.#contentHash(n)}`));
+        break;
+      case 'symlink':
+        d = hex(this.#xx.h64(`l ${meta} ${n.linkTarget}`));
+        break;
+      case 'other':
+        d = hex(this.#xx.h64(`o ${Number(st.mode).toString(8)} ${st.uid} ${st.gid} ${st.rdev}`));
+        break;
+      case 'dir': {
+        const parts = [`d ${meta}`];
+        for (const name of this.#keptChildren(n, excl, base)) {
+          const child = this.#node(n.rel === '' ? name : `${n.rel}/${name}`)!;
+          parts.push(`${name}\0${await this.#digest(child, excl, base)}`);
+        }
+        d = hex(this.#xx.h64(parts.join('\n')));
+        if (performance.now() - this.#lastYield > 20) {
+          // Hashing is synchronous per file; let progress output and timers run between directories.
+          await yieldNow();
+          this.#lastYield = performance.now();
+        }
+        break;
+      }
+    }
+    if (!excl) n.digest = d;
+    return d;
+  }
+
+  #contentHash(n: Node): string {
+    const st = n.st;
+    const key = { size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino, mode: st.mode };
+    const cached = this.#statCache.lookup(n.rel, key);
+    if (cached !== undefined) {
+      this.stats.statCacheHits++;
+      return cached;
+    }
+    this.#onRead?.(n.abs);
+    let fd: number;
+    try {
+      // O_NOFOLLOW: a file swapped for a symlink after the lstat is not followed out of the context.
+      fd = openSync(n.abs, C.O_RDONLY | C.O_NOFOLLOW);
+    } catch (e) {
+      throw new TsbuildError('context/unreadable', `cannot read "${n.rel}" in the build context: ${(e as Error).message}`);
+    }
+    let h: string;
+    try {
+      const buf = this.#buf;
+      let n1 = 0;
+      for (;;) {
+        const r = readSync(fd, buf, n1, buf.length - n1, null);
+        if (r === 0) break;
+        n1 += r;
+        if (n1 === buf.length) break;
+      }
+      if (n1 < buf.length) {
+        h = hex(this.#xx.h64Raw(buf.subarray(0, n1)));
+        this.stats.bytesRead += n1;
+      } else {
+        const s = this.#xx.create64();
+        s.update(buf);
+        let total = n1;
+        for (;;) {
+          const r = readSync(fd, buf, 0, buf.length, null);
+          if (r === 0) break;
+          s.update(buf.subarray(0, r));
+          total += r;
+        }
+        h = hex(s.digest());
+        this.stats.bytesRead += total;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    this.stats.filesRead++;
+    this.#statCache.record(n.rel, key, h, BigInt(Date.now()) * 1_000_000n, this.#racyNs);
+    return h;
+  }
+}
+
+function hex(v: bigint): string {
+  return v.toString(16).padStart(16, '0');
+}
+
+function toFile(n: Node, relPath: string): ContextFile {
+  const st = n.st;
+  return {
+    path: n.rel,
+    absPath: n.abs,
+    relPath,
+    type: n.type,
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: n.type === 'file' ? Number(st.size) : 0,
+    mtimeMs: Number(st.mtimeNs / 1_000_000n),
+    ...(n.linkTarget !== undefined ? { linkTarget: n.linkTarget } : {}),
+  };
+}
