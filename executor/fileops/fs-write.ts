@@ -1,0 +1,114 @@
+/**
+ * Low-level writes into a destination root shared by COPY, ADD, heredoc files and WORKDIR creation.
+ *
+ * Every entry is created under a temporary name in its final directory and renamed over the target, so a target
+ * that is a symlink is replaced, never written through, and an interrupted step leaves no half-written file under
+ * the real name. (No fsync per file: a failed step's snapshot is discarded as a whole, so durability is decided by
+ * the layer writer, not here.)
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, lchown, lstat, lutimes, mkdir, rename, rm, utimes } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import * as path from 'node:path';
+import { TsbuildError } from '../../util/errors.ts';
+import { resolveInRoot, relativeInRoot } from '../../util/safe-path.ts';
+
+/** Owner of created entries, numeric (names are resolved by the caller against the image's /etc/passwd). */
+export interface Owner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** Metadata applied to a created entry. `mode` is permission bits (0..0o7777); times are Dates. */
+export interface EntryMeta {
+  readonly mode?: number;
+  readonly owner: Owner;
+  readonly atime?: Date;
+  readonly mtime?: Date;
+}
+
+/** A fresh name for a temporary sibling; short so that it stays under NAME_MAX whatever the target is called. */
+export function tempName(): string {
+  return `.tsbuild-tmp-${randomBytes(8).toString('hex')}`;
+}
+
+export async function lstatOrNull(p: string): Promise<Stats | null> {
+  try {
+    return await lstat(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw e;
+  }
+}
+
+/** Applies owner, then mode (chown clears set-id bits), then times, without following a final symlink. */
+export async function applyMeta(hostPath: string, meta: EntryMeta, isSymlink: boolean): Promise<void> {
+  await lchown(hostPath, meta.owner.uid, meta.owner.gid);
+  if (!isSymlink && meta.mode !== undefined) await chmod(hostPath, meta.mode);
+  if (meta.mtime !== undefined) {
+    const atime = meta.atime ?? meta.mtime;
+    if (isSymlink) await lutimes(hostPath, atime, meta.mtime);
+    else await utimes(hostPath, atime, meta.mtime);
+  }
+}
+
+/**
+ * Creates `inRootPath` (absolute inside `root`) and its missing parents as directories, resolving existing
+ * components (and symlinks among them) inside `root`. New directories get `mode` (default 0o755), `owner` and, when
+ * given, `mtime`. Returns the host path of the directory. Throws `fileops/not-a-directory` when an existing
+ * component is not a directory.
+ */
+export async function mkdirAllInRoot(
+  root: string,
+  inRootPath: string,
+  opts: { readonly mode?: number; readonly owner: Owner; readonly mtime?: Date },
+): Promise<string> {
+  const absRoot = path.resolve(root);
+  const resolved = await resolveInRoot(absRoot, inRootPath, { followFinal: true });
+  const rel = relativeInRoot(absRoot, resolved);
+  let cur = absRoot;
+  for (const comp of rel === '' ? [] : rel.split('/')) {
+    cur = path.join(cur, comp);
+    const st = await lstatOrNull(cur);
+    if (st === null) {
+      try {
+        await mkdir(cur, { mode: 0o700 });
+      } catch (e) {
+        // A concurrent copy of a sibling may have created it first; that is fine if it is a directory.
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const again = await lstat(cur);
+        if (!again.isDirectory()) throw notADirectory(absRoot, cur);
+        continue;
+      }
+      await applyMeta(cur, { mode: opts.mode ?? 0o755, owner: opts.owner, ...(opts.mtime ? { mtime: opts.mtime } : {}) }, false);
+    } else if (!st.isDirectory()) {
+      throw notADirectory(absRoot, cur);
+    }
+  }
+  return resolved;
+}
+
+export function notADirectory(root: string, hostPath: string): TsbuildError {
+  return new TsbuildError('fileops/not-a-directory', `cannot create directory /${relativeInRoot(root, hostPath)}: a non-directory is in the way`);
+}
+
+/**
+ * Puts a new entry at `target` (a host path whose parent exists and is trusted): `create(tmp)` makes it under a
+ * temporary sibling name, then it is renamed over `target`. A directory already at `target` is an error
+ * (`fileops/replace-directory`), as in BuildKit ("cannot replace to directory ... with file").
+ */
+export async function placeEntry(root: string, target: string, create: (tmp: string) => Promise<void>): Promise<void> {
+  const existing = await lstatOrNull(target);
+  if (existing?.isDirectory()) {
+    throw new TsbuildError('fileops/replace-directory', `cannot replace directory /${relativeInRoot(root, target)} with a non-directory`);
+  }
+  const tmp = path.join(path.dirname(target), tempName());
+  try {
+    await create(tmp);
+    await rename(tmp, target);
+  } finally {
+    // rename() of two names of one inode is a no-op that leaves tmp behind; other failures leave it too.
+    await rm(tmp, { force: true, recursive: false }).catch(() => undefined);
+  }
+}
