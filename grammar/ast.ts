@@ -43,6 +43,11 @@ export interface Heredoc {
   readonly expand: boolean;
   /** The body, every line ending in `\n` (tabs already stripped for `<<-`). */
   readonly content: string;
+  /**
+   * The body exactly as BuildKit's parser stores it (`Node.Heredocs[].Content`): line endings as in the file
+   * (`\r\n` kept), leading tabs NOT stripped even for `<<-` (BuildKit chomps later, in its instructions layer).
+   */
+  readonly rawContent?: string;
   /** The whole heredoc: from the `<<` word to the end of the terminator line. */
   readonly range: Range;
   /** The `<<EOF` word on the instruction line. */

@@ -1,0 +1,123 @@
+/**
+ * The instruction-line grammar: Chevrotain tokens and a CST parser over logical lines (continuations already
+ * joined by the pre-pass, one logical line per `\n`).
+ *
+ *   dockerfile := line*
+ *   line       := (Keyword Flag* DoubleDash? Rest?)? Eol
+ *
+ * The lexer has two modes. `keyword` mode reads the instruction word; `flags` mode reads builder flags
+ * (`--name[=value]`, quote-aware, as BuildKit's extractBuilderFlags), a bare `--` that ends them, and then the
+ * rest of the line as one Rest token. What the rest means depends on the instruction (JSON, words, key=value
+ * pairs), which the visitor decides; keeping that out of the grammar keeps the grammar free of semantics.
+ */
+import { CstParser, Lexer, createToken, type CstNode, type IToken, type TokenType } from 'chevrotain';
+import { scanFlagWord } from './words.ts';
+
+const SPACE_CLASS = '\\t\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+
+export const WS = createToken({ name: 'WS', pattern: new RegExp(`[${SPACE_CLASS}]+`), group: Lexer.SKIPPED });
+export const Eol = createToken({ name: 'Eol', pattern: Lexer.NA });
+const EolKeyword = createToken({ name: 'EolKeyword', pattern: /\n/, line_breaks: true, categories: [Eol] });
+const EolFlags = createToken({ name: 'EolFlags', pattern: /\n/, line_breaks: true, categories: [Eol], pop_mode: true });
+/** The instruction word: everything up to `[\t\v\f\r ]` (BuildKit splits the keyword off on exactly those). */
+export const Keyword = createToken({ name: 'Keyword', pattern: /[^\t\v\f\r \n]+/, push_mode: 'flags' });
+
+function afterDoubleDash(tokens: IToken[]): boolean {
+  const last = tokens[tokens.length - 1];
+  return last !== undefined && last.tokenType === DoubleDash;
+}
+
+/** `--` (after quote removal) ends the flags; the rest of the line is arguments even if it starts with `--`. */
+export const DoubleDash: TokenType = createToken({
+  name: 'DoubleDash',
+  pattern: {
+    exec: (text, offset, tokens) => {
+      if (text.charCodeAt(offset + 1) !== 0x2d || afterDoubleDash(tokens)) return null;
+      const w = scanFlagWord(text, offset);
+      return w.processed === '--' ? [text.slice(offset, w.end)] : null;
+    },
+  },
+  line_breaks: false,
+  start_chars_hint: ['-'],
+});
+
+/** `--name=value` or `--name`; the payload is the processed word (quotes removed, escapes applied). */
+export const Flag = createToken({
+  name: 'Flag',
+  pattern: {
+    exec: (text, offset, tokens) => {
+      if (text.charCodeAt(offset + 1) !== 0x2d || afterDoubleDash(tokens)) return null;
+      const w = scanFlagWord(text, offset);
+      const m: [string] & { payload?: string } = [text.slice(offset, w.end)];
+      m.payload = w.processed;
+      return m;
+    },
+  },
+  line_breaks: false,
+  start_chars_hint: ['-'],
+});
+
+/** Everything after the flags up to the end of the logical line (trailing blanks included; the visitor trims). */
+export const Rest = createToken({ name: 'Rest', pattern: /[^\n]+/, line_breaks: false });
+
+export const allTokens = [WS, Eol, EolKeyword, EolFlags, Keyword, DoubleDash, Flag, Rest];
+
+export const lineLexer = new Lexer(
+  {
+    modes: {
+      keyword: [WS, EolKeyword, Keyword],
+      flags: [WS, EolFlags, DoubleDash, Flag, Rest],
+    },
+    defaultMode: 'keyword',
+  },
+  { positionTracking: 'onlyOffset', ensureOptimizations: false, skipValidations: true },
+);
+
+class InstructionLineParser extends CstParser {
+  constructor() {
+    super(allTokens, { recoveryEnabled: false, nodeLocationTracking: 'none', maxLookahead: 1 });
+    this.performSelfAnalysis();
+  }
+
+  dockerfile = this.RULE('dockerfile', () => {
+    this.MANY(() => this.SUBRULE(this.line));
+  });
+
+  line = this.RULE('line', () => {
+    this.OPTION(() => {
+      this.CONSUME(Keyword);
+      this.MANY(() => this.CONSUME(Flag));
+      this.OPTION2(() => this.CONSUME(DoubleDash));
+      this.OPTION3(() => this.CONSUME(Rest));
+    });
+    this.CONSUME(Eol);
+  });
+}
+
+/** Built once: Chevrotain parsers are reusable by setting `.input`. */
+const parser = new InstructionLineParser();
+
+/** The CST of one line, in the shape Chevrotain builds it. */
+export interface LineCst extends CstNode {
+  readonly children: {
+    Keyword?: IToken[];
+    Flag?: IToken[];
+    DoubleDash?: IToken[];
+    Rest?: IToken[];
+    Eol: IToken[];
+  };
+}
+
+/**
+ * Tokenizes and parses logical lines joined by `\n` (the text must end with `\n`). Returns one CST node per
+ * line. The lexer covers every character and the grammar accepts every token sequence the lexer can produce, so
+ * a lexing or parsing error here is a bug, not bad input.
+ */
+export function parseLines(text: string): LineCst[] {
+  const lexed = lineLexer.tokenize(text);
+  if (lexed.errors.length > 0) throw new Error(`grammar bug: lexer error: ${lexed.errors[0]!.message}`);
+  parser.input = lexed.tokens;
+  const cst = parser.dockerfile();
+  if (parser.errors.length > 0) throw new Error(`grammar bug: parser error: ${parser.errors[0]!.message}`);
+  return (cst.children.line ?? []) as LineCst[];
+}
