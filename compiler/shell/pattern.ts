@@ -4,10 +4,11 @@
  * `\*` `\?` `\\` are literal. `\}` and `\/` are also accepted and mean `}` and `/` (the escape only served to keep
  * the `${...}` scanner from stopping there). Any other `\x` is an error.
  *
- * Upstream compiles the glob into a Go RE2 regexp. We compile it into a JS RegExp with the same construction;
- * leftmost-first priority is the same in both engines, so `.*?` and `.*` pick the same matches. Go's `.` does not
- * match `\n`, hence `[^\n]`. Cost: V8 backtracks, so a pattern with many `*` against a long value is polynomial
- * where RE2 is linear; Dockerfile values are short.
+ * Upstream compiles the glob into a Go RE2 regexp (`.*?` or `.*` per star, `.` per `?`, Go's `.` not matching
+ * `\n`) and relies on leftmost-first match priority. With only stars, `?` and literals that priority reduces to:
+ * lazy stars pick the shortest match, greedy stars the longest, and an unanchored search takes the leftmost start.
+ * So instead of a backtracking JS RegExp (polynomial, in the number of stars, on adversarial values) we simulate
+ * the glob as an NFA over code points: O(pattern × value) per match, whatever the input.
  */
 
 /** A glob whose escapes are invalid. `message` is Go's, e.g. `invalid escape '\a'`. */
@@ -18,26 +19,23 @@ export class InvalidPatternError extends Error {
   }
 }
 
-const REGEX_SPECIAL = new Set(['[', ']', '{', '}', '.', '+', '(', ')', '|', '^', '$']);
+/** One glob element; `lit` holds exactly one code point. */
+type GlobToken = { readonly kind: 'star' } | { readonly kind: 'any' } | { readonly kind: 'lit'; readonly ch: string };
 
-/** Code points of `s`; like Go's text/scanner, a leading byte-order mark is skipped. */
-function scanRunes(s: string): string[] {
-  const runes = Array.from(s);
+const STAR: GlobToken = { kind: 'star' };
+const ANY: GlobToken = { kind: 'any' };
+
+/** Parse a glob into tokens. Like Go's text/scanner, a leading byte-order mark is skipped. */
+export function compileGlob(pattern: string): readonly GlobToken[] {
+  const runes = Array.from(pattern);
   if (runes[0] === '\ufeff') runes.shift();
-  return runes;
-}
-
-/** Compile a shell glob into a RegExp (flags `u`, plus `g` when `global`). Throws InvalidPatternError. */
-export function shellPatternToRegExp(pattern: string, greedy: boolean, anchored: boolean, global = false): RegExp {
-  const runes = scanRunes(pattern);
-  let out = anchored ? '^' : '';
-  const star = greedy ? '[^\\n]*' : '[^\\n]*?';
+  const out: GlobToken[] = [];
   for (let i = 0; i < runes.length; i++) {
     const tok = runes[i]!;
     if (tok === '*') {
-      out += star;
+      out.push(STAR);
     } else if (tok === '?') {
-      out += '[^\\n]';
+      out.push(ANY);
     } else if (tok === '\\') {
       const next = runes[i + 1];
       if (next === '}' || next === '/') continue; // the escape only protected the delimiter
@@ -46,32 +44,139 @@ export function shellPatternToRegExp(pattern: string, greedy: boolean, anchored:
         // Go formats the missing rune (EOF) with %c, which prints U+FFFD.
         throw new InvalidPatternError(`invalid escape '\\${next ?? '\ufffd'}'`);
       }
-      out += '\\' + next;
-    } else if (REGEX_SPECIAL.has(tok)) {
-      out += '\\' + tok;
+      out.push({ kind: 'lit', ch: next });
     } else {
-      out += tok;
+      out.push({ kind: 'lit', ch: tok });
     }
   }
-  return new RegExp(out, global ? 'gu' : 'u');
+  return out;
+}
+
+/**
+ * The NFA: state i means "tokens[0..i) consumed"; state tokens.length accepts. `starts[i]` is the earliest match
+ * start of any thread in state i (-1 = no thread). Keeping only the earliest start per state is enough: threads
+ * in the same state have the same future, and an earlier start always wins.
+ */
+class GlobMachine {
+  private readonly tokens: readonly GlobToken[];
+  private starts: Int32Array;
+  private nextStarts: Int32Array;
+
+  constructor(tokens: readonly GlobToken[]) {
+    this.tokens = tokens;
+    this.starts = new Int32Array(tokens.length + 1).fill(-1);
+    this.nextStarts = new Int32Array(tokens.length + 1).fill(-1);
+  }
+
+  get acceptStart(): number {
+    return this.starts[this.tokens.length]!;
+  }
+
+  reset(): void {
+    this.starts.fill(-1);
+  }
+
+  /** Start a thread at state 0 (unless one with an earlier start is there) and follow empty star matches. */
+  seed(start: number): void {
+    const s = this.starts;
+    if (s[0] === -1 || s[0]! > start) s[0] = start;
+    this.closure();
+  }
+
+  /** A star may match nothing: propagate each thread past the stars in front of it. */
+  private closure(): void {
+    const s = this.starts;
+    for (let i = 0; i < this.tokens.length; i++) {
+      if (this.tokens[i]!.kind === 'star' && s[i] !== -1 && (s[i + 1] === -1 || s[i + 1]! > s[i]!)) s[i + 1] = s[i]!;
+    }
+  }
+
+  /** Consume one code point; returns whether any thread survives. `maxStart` drops threads that can no longer win. */
+  step(ch: string, maxStart: number): boolean {
+    const cur = this.starts;
+    const nxt = this.nextStarts.fill(-1);
+    let alive = false;
+    const put = (state: number, start: number): void => {
+      if (nxt[state] === -1 || nxt[state]! > start) nxt[state] = start;
+      alive = true;
+    };
+    for (let i = 0; i < this.tokens.length; i++) {
+      const start = cur[i]!;
+      if (start === -1 || start > maxStart) continue;
+      const tok = this.tokens[i]!;
+      // Go's `.` (our `*` and `?`) never matches a newline.
+      if (tok.kind === 'star') {
+        if (ch !== '\n') put(i, start);
+      } else if (tok.kind === 'any') {
+        if (ch !== '\n') put(i + 1, start);
+      } else if (tok.ch === ch) {
+        put(i + 1, start);
+      }
+    }
+    this.starts = nxt;
+    this.nextStarts = cur;
+    this.closure();
+    return alive;
+  }
+}
+
+/**
+ * Length (in code points) of the shortest (`greedy` false) or longest match of the glob at the start of `runes`,
+ * or -1 if none.
+ */
+function matchPrefix(tokens: readonly GlobToken[], runes: readonly string[], greedy: boolean): number {
+  const m = new GlobMachine(tokens);
+  m.seed(0);
+  let best = m.acceptStart === 0 ? 0 : -1;
+  if (best === 0 && !greedy) return 0;
+  for (let k = 0; k < runes.length; k++) {
+    if (!m.step(runes[k]!, 0)) break;
+    if (m.acceptStart === 0) {
+      best = k + 1;
+      if (!greedy) break;
+    }
+  }
+  return best;
+}
+
+/**
+ * Go's unanchored search with greedy stars: the leftmost start at or after `from`, then the longest match from
+ * there. Returns [start, end) in code points, or undefined.
+ */
+function findLeftmostLongest(
+  tokens: readonly GlobToken[],
+  runes: readonly string[],
+  from: number,
+): [number, number] | undefined {
+  const m = new GlobMachine(tokens);
+  let best: [number, number] | undefined;
+  for (let k = from; ; k++) {
+    // No new threads once a match is known: they would start later and lose.
+    if (best === undefined) m.seed(k);
+    const acc = m.acceptStart;
+    if (acc !== -1 && (best === undefined || acc < best[0] || (acc === best[0] && k > best[1]))) best = [acc, k];
+    if (k >= runes.length) break;
+    const alive = m.step(runes[k]!, best === undefined ? Number.MAX_SAFE_INTEGER : best[0]);
+    if (!alive && best !== undefined) break;
+  }
+  return best;
 }
 
 /** `${v#p}` (greedy=false) and `${v##p}` (greedy=true): drop the shortest/longest prefix of `value` matching `pattern`. */
 export function trimPrefix(pattern: string, value: string, greedy: boolean): string {
-  const m = shellPatternToRegExp(pattern, greedy, true).exec(value);
-  return m === null ? value : value.slice(m[0].length);
+  const runes = Array.from(value);
+  const n = matchPrefix(compileGlob(pattern), runes, greedy);
+  return n <= 0 ? value : runes.slice(n).join('');
 }
 
 /**
- * `${v%p}` and `${v%%p}`. A regexp cannot find the shortest match that ends at the end, so (as upstream does) we
- * reverse both the value and the pattern, keeping each `\x` escape pair in order, and trim a prefix instead.
+ * `${v%p}` and `${v%%p}`: a suffix match is a prefix match of the reversed value against the reversed pattern
+ * (reversed keeping each `\x` escape pair in order, as upstream does, which also decides how odd escapes parse).
  */
 export function trimSuffix(pattern: string, value: string, greedy: boolean): string {
-  return reverseRunes(trimPrefix(reversePattern(pattern), reverseRunes(value), greedy));
-}
-
-function reverseRunes(s: string): string {
-  return Array.from(s).reverse().join('');
+  const reversed = Array.from(value).reverse();
+  const n = matchPrefix(compileGlob(reversePattern(pattern)), reversed, greedy);
+  return n <= 0 ? value : reversed.slice(n).reverse().join('');
 }
 
 /** Reverse a glob without reversing its escapes: `a\*c` → `c\*a`. */
@@ -94,11 +199,12 @@ export function reversePattern(pattern: string): string {
   return out.join('');
 }
 
-/** `${v/p/r}`: replace the first (longest-starred) match of `pattern` in `value` with `replacement`, literally. */
+/** `${v/p/r}`: replace the leftmost(-longest) match of `pattern` in `value` with `replacement`, literally. */
 export function replaceFirst(pattern: string, value: string, replacement: string): string {
-  const m = shellPatternToRegExp(pattern, true, false).exec(value);
-  if (m === null) return value;
-  return value.slice(0, m.index) + replacement + value.slice(m.index + m[0].length);
+  const runes = Array.from(value);
+  const m = findLeftmostLongest(compileGlob(pattern), runes, 0);
+  if (m === undefined) return value;
+  return runes.slice(0, m[0]).join('') + replacement + runes.slice(m[1]).join('');
 }
 
 /**
@@ -107,30 +213,23 @@ export function replaceFirst(pattern: string, value: string, replacement: string
  * `$name` = empty since the pattern has no groups).
  */
 export function replaceAll(pattern: string, value: string, replacement: string): string {
-  const re = shellPatternToRegExp(pattern, true, false, true);
+  const tokens = compileGlob(pattern);
+  const runes = Array.from(value);
   let out = '';
   let lastMatchEnd = 0;
   let searchPos = 0;
-  while (searchPos <= value.length) {
-    re.lastIndex = searchPos;
-    const m = re.exec(value);
-    if (m === null) break;
-    const start = m.index;
-    const end = start + m[0].length;
-    out += value.slice(lastMatchEnd, start);
-    if (end > lastMatchEnd || start === 0) out += expandGoTemplate(replacement, m[0]);
+  while (searchPos <= runes.length) {
+    const m = findLeftmostLongest(tokens, runes, searchPos);
+    if (m === undefined) break;
+    const [start, end] = m;
+    out += runes.slice(lastMatchEnd, start).join('');
+    if (end > lastMatchEnd || start === 0) out += expandGoTemplate(replacement, runes.slice(start, end).join(''));
     lastMatchEnd = end;
     // Always advance at least one character, as Go does.
-    const width = searchPos < value.length ? runeWidth(value, searchPos) : 0;
-    if (searchPos + width > end) searchPos += width;
-    else if (searchPos + 1 > end) searchPos++;
+    if (searchPos + 1 > end) searchPos++;
     else searchPos = end;
   }
-  return out + value.slice(lastMatchEnd);
-}
-
-function runeWidth(s: string, i: number): number {
-  return s.codePointAt(i)! > 0xffff ? 2 : 1;
+  return out + runes.slice(lastMatchEnd).join('');
 }
 
 const TEMPLATE_NAME_CHAR = /^[\p{L}\p{Nd}_]$/u;
