@@ -60,6 +60,10 @@ export interface Store {
    * prefix (≥ 4 hex, with or without `sha256:`) among tagged images. Throws `image/not-found`.
    */
   getImage(ref: string): Promise<StoredImage>;
+  /** Like getImage, but undefined instead of `image/not-found` (other errors, e.g. a corrupt blob, still throw). */
+  findImage(ref: string): Promise<StoredImage | undefined>;
+  /** Tags a stored manifest: `images.set` after checking the manifest is present. */
+  tagImage(name: string, manifestDigest: Digest): Promise<void>;
 }
 
 const LAYOUT = '{"imageLayoutVersion":"1.0.0"}';
@@ -146,6 +150,20 @@ class StoreImpl implements Store {
     };
     const manifestDigest = await this.blobs.putBytes(canonicalJson(manifest));
     return { manifestDigest, configDigest, manifest };
+  }
+
+  async findImage(ref: string): Promise<StoredImage | undefined> {
+    try {
+      return await this.getImage(ref);
+    } catch (e) {
+      if (e instanceof TsbuildError && e.code === 'image/not-found') return undefined;
+      throw e;
+    }
+  }
+
+  async tagImage(name: string, manifestDigest: Digest): Promise<void> {
+    if (!(await this.blobs.has(manifestDigest))) throw new TsbuildError('store/blob-not-found', `manifest ${manifestDigest} is not in the store`);
+    await this.images.set(name, manifestDigest);
   }
 
   async getImage(ref: string): Promise<StoredImage> {

@@ -9,13 +9,13 @@
  * Digests are XXH64 (`xxh64:<16 hex>`): fast, non-cryptographic. They identify content for cache keys inside one
  * store, which only trusted local builds write; the cache key itself is sha256 over them (compiler/executor).
  */
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, constants as C, type BigIntStats } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, constants as C, type Stats } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import type { XXHashAPI } from 'xxhash-wasm';
 import { TsbuildError, closest } from '../../util/errors.ts';
 import { cleanPath, hasWildcard, matchSegment, parseIgnoreFile, PatternMatcher } from './patterns.ts';
-import { StatCache } from './stat-cache.ts';
+import { StatCache, statKey } from './stat-cache.ts';
 
 let xxhash: Promise<XXHashAPI> | undefined;
 /** xxhash-wasm is loaded on first use only: commands that never hash the context pay nothing. */
@@ -112,7 +112,7 @@ interface Node {
   readonly rel: string;
   readonly abs: string;
   readonly type: ContextEntryType;
-  readonly st: BigIntStats;
+  readonly st: Stats;
   readonly linkTarget?: string;
   children?: string[];
   digest?: string;
@@ -161,7 +161,7 @@ class Context implements ContextSnapshot {
   readonly #xx: XXHashAPI;
   readonly #statCache: StatCache;
   readonly #nodes = new Map<string, Node | null>();
-  readonly #racyNs: bigint;
+  readonly #racyMs: number;
   readonly #onRead: ((p: string) => void) | undefined;
   readonly #buf = Buffer.allocUnsafe(BUF_SIZE);
   #lastYield = performance.now();
@@ -173,7 +173,7 @@ class Context implements ContextSnapshot {
     this.#matcher = new PatternMatcher(patterns);
     this.#xx = xx;
     this.#statCache = statCache;
-    this.#racyNs = BigInt(Math.round((opts.racyWindowMs ?? 2000) * 1e6));
+    this.#racyMs = opts.racyWindowMs ?? 2000;
     this.#onRead = opts.onRead;
   }
 
@@ -196,18 +196,19 @@ class Context implements ContextSnapshot {
     const hit = this.#nodes.get(rel);
     if (hit !== undefined) return hit;
     const abs = this.#abs(rel);
-    let st: BigIntStats;
+    let st: Stats | undefined;
     try {
       this.stats.stats++;
-      st = lstatSync(abs, { bigint: true });
+      st = lstatSync(abs, { throwIfNoEntry: false });
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        this.#nodes.set(rel, null);
-        this.#statCache.forget(rel);
-        return null;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOTDIR') {
+        throw new TsbuildError('context/unreadable', `cannot read "${rel}" in the build context: ${(e as Error).message}`);
       }
-      throw new TsbuildError('context/unreadable', `cannot read "${rel}" in the build context: ${(e as Error).message}`);
+    }
+    if (st === undefined) {
+      this.#nodes.set(rel, null);
+      this.#statCache.forget(rel);
+      return null;
     }
     const type: ContextEntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
     const node: Node = { rel, abs, type, st, ...(type === 'symlink' ? { linkTarget: readlinkSync(abs) } : {}) };
@@ -397,7 +398,7 @@ class Context implements ContextSnapshot {
   async #digest(n: Node, excl: PatternMatcher | undefined, base: string): Promise<string> {
     if (!excl && n.digest !== undefined) return n.digest;
     const st = n.st;
-    const meta = `${Number(st.mode & 0o7777n).toString(8)} ${st.uid} ${st.gid}`;
+    const meta = `${(st.mode & 0o7777).toString(8)} ${st.uid} ${st.gid}`;
     let d: string;
     switch (n.type) {
       case 'file':
@@ -407,7 +408,7 @@ class Context implements ContextSnapshot {
         d = hex(this.#xx.h64(`l ${meta} ${n.linkTarget}`));
         break;
       case 'other':
-        d = hex(this.#xx.h64(`o ${Number(st.mode).toString(8)} ${st.uid} ${st.gid} ${st.rdev}`));
+        d = hex(this.#xx.h64(`o ${st.mode.toString(8)} ${st.uid} ${st.gid} ${st.rdev}`));
         break;
       case 'dir': {
         const parts = [`d ${meta}`];
@@ -430,7 +431,7 @@ class Context implements ContextSnapshot {
 
   #contentHash(n: Node): string {
     const st = n.st;
-    const key = { size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino, mode: st.mode };
+    const key = statKey(st);
     const cached = this.#statCache.lookup(n.rel, key);
     if (cached !== undefined) {
       this.stats.statCacheHits++;
@@ -452,7 +453,8 @@ class Context implements ContextSnapshot {
         const r = readSync(fd, buf, n1, buf.length - n1, null);
         if (r === 0) break;
         n1 += r;
-        if (n1 === buf.length) break;
+        // Stop at the size lstat reported (saves the EOF read); a file growing meanwhile changes its stat key.
+        if (n1 === buf.length || n1 === st.size) break;
       }
       if (n1 < buf.length) {
         h = hex(this.#xx.h64Raw(buf.subarray(0, n1)));
@@ -474,7 +476,7 @@ class Context implements ContextSnapshot {
       closeSync(fd);
     }
     this.stats.filesRead++;
-    this.#statCache.record(n.rel, key, h, BigInt(Date.now()) * 1_000_000n, this.#racyNs);
+    this.#statCache.record(n.rel, key, Math.max(st.mtimeMs, st.ctimeMs), h, Date.now(), this.#racyMs);
     return h;
   }
 }
@@ -490,11 +492,11 @@ function toFile(n: Node, relPath: string): ContextFile {
     absPath: n.abs,
     relPath,
     type: n.type,
-    mode: Number(st.mode & 0o7777n),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    size: n.type === 'file' ? Number(st.size) : 0,
-    mtimeMs: Number(st.mtimeNs / 1_000_000n),
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    size: n.type === 'file' ? st.size : 0,
+    mtimeMs: st.mtimeMs,
     ...(n.linkTarget !== undefined ? { linkTarget: n.linkTarget } : {}),
   };
 }

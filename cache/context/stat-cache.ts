@@ -1,7 +1,7 @@
 /**
  * The persistent stat cache: (path, size, mtime, ctime, inode, mode) → content hash, so a no-op rebuild reads no
  * file contents. One file per context root under `<store>/statcache/` (named by sha256 of the root's real path),
- * a line per file: `hash \t size \t mtimeNs \t ctimeNs \t ino \t mode \t relPath`, written atomically.
+ * a line per file: `hash \t statKey \t relPath`, written atomically.
  *
  * ctime cannot be set from user space, so a file rewritten with the same size and a restored mtime still misses.
  * "Racily clean" files (changed within `racyWindowMs` of being hashed) are not recorded: on filesystems with coarse
@@ -12,20 +12,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../atomic.ts';
 
-/** What identifies a file's content without reading it. Times in nanoseconds since the epoch. */
-export interface StatKey {
-  readonly size: bigint;
-  readonly mtimeNs: bigint;
-  readonly ctimeNs: bigint;
-  readonly ino: bigint;
-  readonly mode: bigint;
+/**
+ * What identifies a file's content without reading it: `size/mtimeMs/ctimeMs/ino/mode` joined with `/` (times as
+ * JS numbers: sub-microsecond resolution for current dates). Compared as one string: cheap to build, load and test.
+ */
+export type StatKey = string;
+
+/** The stat key of an lstat result. */
+export function statKey(st: { size: number; mtimeMs: number; ctimeMs: number; ino: number; mode: number }): StatKey {
+  return `${st.size}/${st.mtimeMs}/${st.ctimeMs}/${st.ino}/${st.mode}`;
 }
 
-interface Entry extends StatKey {
+interface Entry {
+  readonly key: StatKey;
   readonly hash: string;
 }
 
-const VERSION_LINE = 'tsbuild-statcache 1';
+const VERSION_LINE = 'tsbuild-statcache 2';
 
 export class StatCache {
   readonly file: string | undefined;
@@ -56,14 +59,10 @@ export class StatCache {
     for (let i = 1; i < lines.length; i++) {
       const l = lines[i]!;
       if (l === '') continue;
-      const f = l.split('\t');
-      if (f.length < 7) continue;
-      const path = f.slice(6).join('\t');
-      try {
-        c.#entries.set(path, { hash: f[0]!, size: BigInt(f[1]!), mtimeNs: BigInt(f[2]!), ctimeNs: BigInt(f[3]!), ino: BigInt(f[4]!), mode: BigInt(f[5]!) });
-      } catch {
-        /* a malformed line is a miss */
-      }
+      const a = l.indexOf('\t');
+      const b = l.indexOf('\t', a + 1);
+      if (a < 0 || b < 0) continue;
+      c.#entries.set(l.slice(b + 1), { hash: l.slice(0, a), key: l.slice(a + 1, b) });
     }
     return c;
   }
@@ -76,16 +75,16 @@ export class StatCache {
   lookup(path: string, k: StatKey): string | undefined {
     const e = this.#entries.get(path);
     if (!e) return undefined;
-    if (e.size !== k.size || e.mtimeNs !== k.mtimeNs || e.ctimeNs !== k.ctimeNs || e.ino !== k.ino || e.mode !== k.mode) return undefined;
-    return e.hash;
+    return e.key === k ? e.hash : undefined;
   }
 
-  record(path: string, k: StatKey, hash: string, nowNs: bigint, racyWindowNs: bigint): void {
-    if (k.mtimeNs + racyWindowNs > nowNs || k.ctimeNs + racyWindowNs > nowNs) {
+  /** Remembers a hash unless the file changed within `racyWindowMs` of `nowMs` (then forgets it). */
+  record(path: string, k: StatKey, changedMs: number, hash: string, nowMs: number, racyWindowMs: number): void {
+    if (changedMs + racyWindowMs > nowMs) {
       if (this.#entries.delete(path)) this.#dirty = true;
       return;
     }
-    this.#entries.set(path, { ...k, hash });
+    this.#entries.set(path, { key: k, hash });
     this.#dirty = true;
   }
 
@@ -99,7 +98,7 @@ export class StatCache {
     const parts: string[] = [VERSION_LINE];
     for (const [p, e] of this.#entries) {
       if (p.includes('\n')) continue;
-      parts.push(`${e.hash}\t${e.size}\t${e.mtimeNs}\t${e.ctimeNs}\t${e.ino}\t${e.mode}\t${p}`);
+      parts.push(`${e.hash}\t${e.key}\t${p}`);
     }
     writeFileAtomicSync(this.file, `${parts.join('\n')}\n`);
     this.#dirty = false;
