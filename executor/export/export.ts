@@ -218,12 +218,22 @@ export async function exportLocal(img: ExportImage, dest: string): Promise<void>
   }
   await mkdir(dest, { recursive: true });
   for (const [i, l] of img.layers.entries()) {
-    const { diffId } = await applyLayer({
-      blob: Readable.from(verifiedBlob(img.blobSource, l)),
-      mediaType: l.mediaType,
-      dest,
-      mode: 'plain',
-    });
+    let diffId: Digest;
+    try {
+      ({ diffId } = await applyLayer({
+        blob: Readable.from(verifiedBlob(img.blobSource, l)),
+        mediaType: l.mediaType,
+        dest,
+        mode: 'plain',
+      }));
+    } catch (e) {
+      // A corrupt blob usually breaks decompression or tar parsing before the digest check at its end; report the
+      // root cause (the blob does not match its digest) rather than the symptom.
+      if (!(e instanceof TsbuildError && e.code === 'export/blob-mismatch')) {
+        for await (const _ of verifiedBlob(img.blobSource, l));
+      }
+      throw e;
+    }
     if (diffId !== config.rootfs.diff_ids[i]) {
       throw new TsbuildError(
         'export/blob-mismatch',
