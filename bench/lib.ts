@@ -192,7 +192,7 @@ export async function detectPeers(): Promise<Peer[]> {
   );
   if (docker && docker.code === 0 && docker.stdout.trim() !== '') found.push(dockerPeer(`docker ${docker.stdout.trim()}`));
   const buildah = await runCommand(['buildah', '--version'], { timeoutMs: 10_000 }).catch(() => undefined);
-  if (buildah && buildah.code === 0) found.push(buildahPeer(buildah.stdout.trim().replace(/^buildah version /, '')));
+  if (buildah && buildah.code === 0) found.push(buildahPeer(buildah.stdout.trim().replace(/^buildah version (\S+).*/s, '$1')));
   return found;
 }
 
