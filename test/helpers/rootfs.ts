@@ -100,3 +100,15 @@ async function build(root: string): Promise<void> {
   await writeFile(path.join(root, 'etc/passwd'), FIXTURE_PASSWD, { mode: 0o644 });
   await writeFile(path.join(root, 'etc/group'), FIXTURE_GROUP, { mode: 0o644 });
 }
+
+/**
+ * Throws (never skips) when real containers cannot run here: not root, or runc missing. Call from `beforeAll` in
+ * tests that need root, runc and overlayfs, so a misconfigured CI fails loudly.
+ */
+export async function assertCanRunContainers(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('these tests need root (they run runc and mount overlayfs)');
+  for (const p of ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc', '/sbin/runc']) {
+    if (await exists(p)) return;
+  }
+  throw new Error('these tests need runc on PATH (apt-get install runc)');
+}

@@ -68,7 +68,7 @@ interface Stub {
 interface StubPlan {
   readonly stubs: Stub[];
   /** Existing directories that will receive a stub, with their times before the run. */
-  readonly parents: { hostPath: string; rel: string; atime: Date; mtime: Date }[];
+  readonly parents: { hostPath: string; rel: string; atimeNs: bigint; mtimeNs: bigint }[];
 }
 
 /**
@@ -88,8 +88,8 @@ async function planStubs(rootfs: string, destinations: readonly string[]): Promi
     if (!parentSeen.has(parent)) {
       parentSeen.add(parent);
       try {
-        const st = await lstat(parent);
-        if (st.isDirectory()) parents.push({ hostPath: parent, rel: path.relative(rootfs, parent), atime: st.atime, mtime: st.mtime });
+        const st = await lstat(parent, { bigint: true });
+        if (st.isDirectory()) parents.push({ hostPath: parent, rel: path.relative(rootfs, parent), atimeNs: st.atimeNs, mtimeNs: st.mtimeNs });
       } catch {
         // A parent that does not exist is itself a stub of an earlier destination.
       }
@@ -158,12 +158,31 @@ async function removeStubs(rootfs: string, plan: StubPlan): Promise<{ removed: s
     if (!(await parentChainIsPlain(rootAbs, path.join(p.hostPath, 'x')))) continue;
     try {
       const st = await lstat(p.hostPath);
-      if (st.isDirectory()) await utimes(p.hostPath, p.atime, p.mtime);
+      if (st.isDirectory()) await restoreTimes(p.hostPath, p.atimeNs, p.mtimeNs);
     } catch {
       // Removed by the process: nothing to restore.
     }
   }
   return { removed: removed.reverse(), touched };
+}
+
+function nsToTouch(ns: bigint): string {
+  return `@${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`;
+}
+
+/**
+ * Sets a directory's atime/mtime to the exact nanoseconds recorded. Node's utimes goes through a double of seconds
+ * (sub-microsecond loss), so the exact values are set by coreutils `touch` (`-h`: never through a symlink).
+ */
+async function restoreTimes(p: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
+  for (const [flag, ns] of [['-a', atimeNs], ['-m', mtimeNs]] as const) {
+    const code = await new Promise<number>((resolve) => {
+      const c = spawn('touch', ['-h', '-c', flag, '-d', nsToTouch(ns), '--', p], { stdio: 'ignore' });
+      c.on('error', () => resolve(-1));
+      c.on('close', (n) => resolve(n ?? -1));
+    });
+    if (code !== 0) await utimes(p, Number(atimeNs) / 1e9, Number(mtimeNs) / 1e9);
+  }
 }
 
 /** Spawns the runtime for a short control command (`kill`, `delete`); resolves with its exit code. */
