@@ -68,6 +68,7 @@ export async function mkdirAllInRoot(
   const resolved = await resolveInRoot(absRoot, inRootPath, { followFinal: true });
   const rel = relativeInRoot(absRoot, resolved);
   let cur = absRoot;
+  const created: string[] = [];
   for (const comp of rel === '' ? [] : rel.split('/')) {
     cur = path.join(cur, comp);
     const st = await lstatOrNull(cur);
@@ -81,11 +82,14 @@ export async function mkdirAllInRoot(
         if (!again.isDirectory()) throw notADirectory(absRoot, cur);
         continue;
       }
-      await applyMeta(cur, { mode: opts.mode ?? 0o755, owner: opts.owner, ...(opts.mtime ? { mtime: opts.mtime } : {}) }, false);
+      await applyMeta(cur, { mode: opts.mode ?? 0o755, owner: opts.owner }, false);
+      created.push(cur);
     } else if (!st.isDirectory()) {
       throw notADirectory(absRoot, cur);
     }
   }
+  // Times last and deepest first: creating a child bumps its parent's mtime.
+  if (opts.mtime) for (const dir of created.reverse()) await utimes(dir, opts.mtime, opts.mtime);
   return resolved;
 }
 

@@ -22,6 +22,8 @@ async function fixture(): Promise<{ root: string; outside: string }> {
   await symlink('loop2', path.join(root, 'loop1'));
   await symlink('loop1', path.join(root, 'loop2'));
   await symlink('dangling-target', path.join(root, 'dangling'));
+  await symlink('/', path.join(root, 'a/b/abs-root'));
+  await symlink('/a/b/file', path.join(root, 'a/abs-file'));
   return { root, outside };
 }
 
@@ -47,6 +49,10 @@ describe('resolveInRoot', () => {
     ['dangling', false, 'dangling'],
     ['missing/x/../y', true, 'missing/y'],
     ['a/b/file/deeper', true, 'a/b/file/deeper'],
+    ['a/b/abs-root', true, ''],
+    ['a/b/abs-root/a/b/file', true, 'a/b/file'],
+    ['a/abs-file', true, 'a/b/file'],
+    ['a/b/abs-root/../../..', true, ''],
     ['', true, ''],
     ['/', true, ''],
   ];
