@@ -96,22 +96,18 @@ class GlobMachine {
     const cur = this.starts;
     const nxt = this.nextStarts.fill(-1);
     let alive = false;
-    const put = (state: number, start: number): void => {
-      if (nxt[state] === -1 || nxt[state]! > start) nxt[state] = start;
-      alive = true;
-    };
     for (let i = 0; i < this.tokens.length; i++) {
       const start = cur[i]!;
       if (start === -1 || start > maxStart) continue;
       const tok = this.tokens[i]!;
+      let to: number;
       // Go's `.` (our `*` and `?`) never matches a newline.
-      if (tok.kind === 'star') {
-        if (ch !== '\n') put(i, start);
-      } else if (tok.kind === 'any') {
-        if (ch !== '\n') put(i + 1, start);
-      } else if (tok.ch === ch) {
-        put(i + 1, start);
-      }
+      if (tok.kind === 'star') to = ch === '\n' ? -1 : i;
+      else if (tok.kind === 'any') to = ch === '\n' ? -1 : i + 1;
+      else to = tok.ch === ch ? i + 1 : -1;
+      if (to === -1) continue;
+      if (nxt[to] === -1 || nxt[to]! > start) nxt[to] = start;
+      alive = true;
     }
     this.starts = nxt;
     this.nextStarts = cur;
