@@ -56,6 +56,8 @@ interface StepBase {
   readonly origin?: StepOrigin;
   /** Human-readable one-liner for progress: `RUN apt-get update`, `FROM debian:bookworm`. */
   readonly description: string;
+  /** The platform the step runs for (`linux/amd64`); part of the definition digest. */
+  readonly platform?: string;
 }
 
 export interface SourceStep extends StepBase {
@@ -115,6 +117,11 @@ export interface ExecStep extends StepBase {
   readonly heredocFiles: readonly RunHeredocFile[];
   /** Data to feed on the process's stdin (a heredoc), if any. */
   readonly stdin?: string;
+  /**
+   * Proxy variables from `--build-arg` (HTTP_PROXY, https_proxy, ... `K=V`), added to the process environment but
+   * kept out of the definition digest and history, as BuildKit's llb.WithProxy does.
+   */
+  readonly proxyEnv?: readonly string[];
 }
 
 export type ChownSpec = { readonly user: string; readonly group?: string };
