@@ -14,7 +14,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { link, mkdir, open, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { Readable, type Duplex } from 'node:stream';
+import { PassThrough, Readable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { extract, type Extract, type Header } from 'tar-stream';
@@ -41,25 +41,32 @@ export function detectCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
-/** A readable stream of `file`'s decompressed content. */
+/**
+ * A readable stream of `file`'s decompressed content. Destroying it (e.g. after sniffing the first block) also
+ * closes the file, and an error anywhere in the chain surfaces on it.
+ */
 export function decompressedStream(file: string, compression: Compression): Readable {
   const raw = createReadStream(file);
-  switch (compression) {
-    case 'none':
-      return raw;
-    case 'gzip':
-      return raw.pipe(zlib.createGunzip()) as unknown as Readable;
-    case 'zstd':
-      return raw.pipe(zlib.createZstdDecompress()) as unknown as Readable;
-    case 'bzip2': {
-      const bz2 = require('unbzip2-stream') as () => Duplex;
-      const out = bz2();
-      raw.on('error', (e) => out.destroy(e));
-      return raw.pipe(out) as unknown as Readable;
-    }
-    case 'xz':
-      return Readable.fromWeb(new XzReadableStream(Readable.toWeb(raw) as ReadableStream<Uint8Array>) as import('node:stream/web').ReadableStream);
+  if (compression === 'none') return raw;
+  let out: Readable;
+  if (compression === 'xz') {
+    out = Readable.fromWeb(new XzReadableStream(Readable.toWeb(raw) as ReadableStream<Uint8Array>) as import('node:stream/web').ReadableStream);
+  } else {
+    const decoder: Duplex =
+      compression === 'gzip'
+        ? zlib.createGunzip()
+        : compression === 'zstd'
+          ? zlib.createZstdDecompress()
+          : (require('unbzip2-stream') as () => Duplex)();
+    // unbzip2-stream is an old-style `through` stream: bridge it into a modern Readable.
+    const pt = new PassThrough();
+    raw.on('error', (e) => pt.destroy(e));
+    decoder.on('error', (e: Error) => pt.destroy(e));
+    raw.pipe(decoder).pipe(pt);
+    out = pt;
   }
+  out.on('close', () => raw.destroy());
+  return out;
 }
 
 /** True when `block` (512 bytes) is a tar header with a valid checksum (Go's tar reader accepts the same). */
