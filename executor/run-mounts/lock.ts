@@ -26,28 +26,30 @@ function alive(pid: number): boolean {
   }
 }
 
-async function breakIfStale(lockDir: string): Promise<void> {
+/** Removes the lock if its owner is dead; true when it did. */
+async function breakIfStale(lockDir: string): Promise<boolean> {
   const owner = await readFile(`${lockDir}/owner`, 'utf8').catch(() => undefined);
   // No owner file yet: the holder is between mkdir and writeFile; treat as held.
-  if (owner === undefined) return;
+  if (owner === undefined) return false;
   const pid = Number(owner.trim());
-  if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) return;
+  if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) return false;
   // Rename first so two breakers cannot both delete a lock a third process just took.
   const grave = `${lockDir}.stale-${randomBytes(4).toString('hex')}`;
   try {
     await rename(lockDir, grave);
   } catch {
-    return;
+    return false;
   }
   await rm(grave, { recursive: true, force: true });
+  return true;
 }
 
-async function tryMkdirLock(lockDir: string): Promise<Lock | undefined> {
+async function tryMkdirLock(lockDir: string, retry = true): Promise<Lock | undefined> {
   try {
     await mkdir(lockDir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    await breakIfStale(lockDir);
+    if (retry && (await breakIfStale(lockDir))) return tryMkdirLock(lockDir, false);
     return undefined;
   }
   await writeFile(`${lockDir}/owner`, `${process.pid}\n`);
