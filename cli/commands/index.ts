@@ -6,4 +6,5 @@ import type { Command } from '../command.ts';
  */
 export const commands: Record<string, () => Promise<Command>> = {
   version: async () => (await import('./version.ts')).command,
+  parse: async () => (await import('./parse.ts')).command,
 };
