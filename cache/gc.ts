@@ -260,7 +260,7 @@ export async function diskUsage(store: Store): Promise<DiskUsage> {
   }
   return {
     rows: [
-      { type: 'Images', total: usage.images.length, size: imgSize, reclaimable: 0 },
+      { type: 'Images', total: new Set(usage.images.map((i) => i.manifestDigest)).size, size: imgSize, reclaimable: 0 },
       { type: 'Build cache', total: usage.cacheEntries.length, size: cacheSize + imageSnapSize, reclaimable: cacheSize + imageSnapSize },
       { type: 'Unreferenced', total: unrefCount, size: unrefSize, reclaimable: unrefSize },
     ],

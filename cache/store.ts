@@ -18,11 +18,11 @@ import { normalizeImageName } from './image-name.ts';
 import { randomBytes } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 
-/** `TSBUILD_ROOT`, else `/var/lib/tsbuild` for root, else `~/.local/share/tsbuild`. */
+/** `TSBUILD_ROOT`, else `/var/lib/tsbuild` for root, else `$XDG_DATA_HOME/tsbuild` (default `~/.local/share`). Same rule as cli/store-root.ts. */
 export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.TSBUILD_ROOT) return env.TSBUILD_ROOT;
   if (typeof process.getuid === 'function' && process.getuid() === 0) return '/var/lib/tsbuild';
-  return join(env.HOME ?? homedir(), '.local', 'share', 'tsbuild');
+  return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'tsbuild');
 }
 
 /** An image as stored: manifest + config and their digests. `name` is set when looked up by name. */

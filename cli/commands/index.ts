@@ -6,5 +6,12 @@ import type { Command } from '../command.ts';
  */
 export const commands: Record<string, () => Promise<Command>> = {
   version: async () => (await import('./version.ts')).command,
-  parse: async () => (await import('./parse.ts')).command,
+  images: async () => (await import('./images.ts')).command,
+  inspect: async () => (await import('./inspect.ts')).command,
+  history: async () => (await import('./history.ts')).command,
+  tag: async () => (await import('./tag.ts')).command,
+  rmi: async () => (await import('./rmi.ts')).command,
+  prune: async () => (await import('./prune.ts')).command,
+  du: async () => (await import('./du.ts')).command,
+  fsck: async () => (await import('./fsck.ts')).command,
 };
