@@ -6,6 +6,7 @@ import type { Command } from '../command.ts';
  */
 export const commands: Record<string, () => Promise<Command>> = {
   version: async () => (await import('./version.ts')).command,
+  plan: async () => (await import('./plan.ts')).command,
   images: async () => (await import('./images.ts')).command,
   inspect: async () => (await import('./inspect.ts')).command,
   history: async () => (await import('./history.ts')).command,
