@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { buildRuncConfig, DOCKER_CAPABILITIES, DOCKER_CAPABILITY_MASK, hostsFile, resolvConfFor, rlimitsFromProc } from '../../../executor/sandbox/runc/config.ts';
+import type { RunSpec } from '../../../executor/sandbox/sandbox.ts';
+
+const CAP_BITS: Record<string, number> = {
+  CAP_CHOWN: 0, CAP_DAC_OVERRIDE: 1, CAP_FOWNER: 3, CAP_FSETID: 4, CAP_KILL: 5, CAP_SETGID: 6, CAP_SETUID: 7, CAP_SETPCAP: 8,
+  CAP_NET_BIND_SERVICE: 10, CAP_NET_RAW: 13, CAP_SYS_CHROOT: 18, CAP_MKNOD: 27, CAP_AUDIT_WRITE: 29, CAP_SETFCAP: 31,
+};
+
+const spec: RunSpec = { rootfs: '/r', argv: ['sh'], env: ['A=1'], cwd: '/w', user: { uid: 1, gid: 2, additionalGids: [3] }, mounts: [], network: 'none' };
+const facts = { resolvConf: '/b/resolv.conf', hosts: '/b/hosts', rlimits: [{ type: 'RLIMIT_NOFILE', soft: 20000, hard: 20000 }], cgroupsPath: '/tsbuild/x' };
+
+describe('runc config.json', () => {
+  it("has Docker's 14 capabilities, empty inheritable/ambient, and noNewPrivileges=false", () => {
+    const c = buildRuncConfig(spec, facts) as { process: { capabilities: Record<string, string[]>; noNewPrivileges: boolean; env: string[] } };
+    expect(DOCKER_CAPABILITIES).toHaveLength(14);
+    const mask = DOCKER_CAPABILITIES.reduce((m, cap) => m | (1n << BigInt(CAP_BITS[cap]!)), 0n);
+    expect(mask).toBe(DOCKER_CAPABILITY_MASK);
+    expect(c.process.capabilities['inheritable']).toEqual([]);
+    expect(c.process.capabilities['ambient']).toEqual([]);
+    expect(c.process.capabilities['bounding']).toEqual(DOCKER_CAPABILITIES);
+    expect(c.process.noNewPrivileges).toBe(false);
+    expect(c.process.env).toEqual(['A=1', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+  });
+
+  it('adds a network namespace only for none; user mounts come after the standard ones', () => {
+    type C = { linux: { namespaces: { type: string }[] }; mounts: { destination: string }[]; hostname: string };
+    const none = buildRuncConfig({ ...spec, mounts: [{ destination: '/etc/hosts', type: 'bind', source: '/x', options: ['rbind'] }] }, facts) as C;
+    expect(none.linux.namespaces.map((n) => n.type)).toEqual(['pid', 'ipc', 'uts', 'mount', 'network']);
+    expect(none.mounts.map((m) => m.destination)).toEqual(['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/etc/resolv.conf', '/etc/hosts', '/etc/hosts']);
+    expect(none.hostname).toBe('buildkitsandbox');
+    const host = buildRuncConfig({ ...spec, network: 'host', hostname: 'h' }, facts) as C;
+    expect(host.linux.namespaces.map((n) => n.type)).not.toContain('network');
+    expect(host.hostname).toBe('h');
+  });
+
+  it('rlimits never exceed the host hard limit', () => {
+    const limits = 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 20000                files\n';
+    expect(rlimitsFromProc(limits)).toEqual([{ type: 'RLIMIT_NOFILE', soft: 20000, hard: 20000 }]);
+    expect(rlimitsFromProc('Max open files            unlimited            unlimited            files')).toEqual([{ type: 'RLIMIT_NOFILE', soft: 1048576, hard: 1048576 }]);
+  });
+
+  it('generates hosts and filters loopback nameservers without host networking', () => {
+    expect(hostsFile('buildkitsandbox', [{ host: 'db', ip: '10.0.0.2' }])).toBe('127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n10.0.0.2\tdb\n');
+    const host = 'nameserver 127.0.0.53\nnameserver 10.0.0.1\noptions edns0\n';
+    expect(resolvConfFor(host, 'none')).toBe('nameserver 10.0.0.1\noptions edns0\n');
+    expect(resolvConfFor(host, 'host')).toBe(host);
+  });
+
+  it('rejects an empty argv or a relative cwd (bugs in the caller)', () => {
+    expect(() => buildRuncConfig({ ...spec, argv: [] }, facts)).toThrow(/empty argv/);
+    expect(() => buildRuncConfig({ ...spec, cwd: 'rel' }, facts)).toThrow(/absolute/);
+  });
+});
