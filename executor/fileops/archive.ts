@@ -18,7 +18,6 @@ import { PassThrough, Readable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { extract, type Extract, type Header } from 'tar-stream';
-import { XzReadableStream } from 'xz-decompress';
 import { TsbuildError } from '../../util/errors.ts';
 import { cleanPath, relativeInRoot, resolveInRoot } from '../../util/safe-path.ts';
 import { applyMeta, lstatOrNull, mkdirAllInRoot, placeEntry } from './fs-write.ts';
@@ -29,7 +28,9 @@ type TarEntry = Extract extends AsyncIterable<infer E> ? E : never;
 /** Compression detected from a file's first bytes. */
 export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
 
+// Both decoders are CommonJS whose named exports Node's ESM loader cannot see: load them through require.
 const require = createRequire(import.meta.url);
+const { XzReadableStream } = require('xz-decompress') as typeof import('xz-decompress');
 
 /** Detects the compression of `head` (the first bytes of a file) by magic number, as Docker's DetectCompression. */
 export function detectCompression(head: Uint8Array): Compression {
