@@ -11,7 +11,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { repoRoot } from './env.ts';
+import { testStoreRoot } from './cli.ts';
+import { nodeBinary, repoRoot } from './env.ts';
 
 const run = promisify(execFile);
 
@@ -79,4 +80,38 @@ export async function preparedExample(example: PreparedExample): Promise<string>
   if (example === 'debian') await once('debian-link', () => runPrepare('debian', []));
   else await busyboxRootfsDir();
   return path.join(repoRoot, 'examples', example);
+}
+
+/** The base images the examples provide, by their image names. */
+export const baseImageTags: Readonly<Record<PreparedExample, string>> = {
+  busybox: 'busybox:latest',
+  debian: 'debian:bookworm',
+};
+
+/**
+ * Makes sure a tsbuild store holds the base image built from examples/<base> (tagged `busybox:latest` or
+ * `debian:bookworm`), building it with the CLI when it is missing, and returns the tag. The check and the build
+ * run under one file lock beside the store, so parallel test files sharing the run's store build it once.
+ * `storeRoot` defaults to the test run's scratch store (see test/setup/global.ts).
+ */
+export async function storeBaseImage(base: PreparedExample, storeRoot = testStoreRoot()): Promise<string> {
+  if (storeRoot === undefined) throw new Error('storeBaseImage: no store (TSBUILD_ROOT or the vitest global setup)');
+  const tag = baseImageTags[base];
+  return once(`image:${storeRoot}:${base}`, async () => {
+    const dir = await preparedExample(base);
+    const lock = `${storeRoot.replace(/\/+$/, '')}.bases.lock`;
+    const cli = path.join(repoRoot, 'dist/cli/main.js');
+    const script = '"$0" "$1" inspect "$2" >/dev/null 2>&1 || "$0" "$1" build --progress plain -t "$2" "$3"';
+    try {
+      await run('flock', [lock, 'sh', '-c', script, nodeBinary, cli, tag, dir], {
+        env: { ...process.env, TSBUILD_ROOT: storeRoot, NO_COLOR: '1' },
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 280_000,
+      });
+    } catch (e) {
+      const out = e as { stdout?: string; stderr?: string };
+      throw new Error(`building ${tag} from examples/${base} failed: ${String(e)}\n${out.stdout ?? ''}\n${out.stderr ?? ''}`);
+    }
+    return tag;
+  });
 }

@@ -34,6 +34,16 @@ export function cliEntry(): string {
   return path.join(repoRoot, 'dist/cli/main.js');
 }
 
+/**
+ * The store CLI tests use by default: TSBUILD_ROOT when the test process has it, else `<run dir>/store` from the
+ * global setup, else undefined (the CLI's own default).
+ */
+export function testStoreRoot(): string | undefined {
+  if (process.env.TSBUILD_ROOT !== undefined) return process.env.TSBUILD_ROOT;
+  const runDir = process.env.TSBUILD_TEST_RUN_DIR;
+  return runDir === undefined ? undefined : path.join(runDir, 'store');
+}
+
 const SIGNALS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
 
 /** Runs `tsbuild ARGS…` and resolves with its exit code and output; rejects only when it cannot start or times out. */
@@ -48,8 +58,8 @@ export async function tsbuildCli(args: readonly string[], opts: CliOptions = {})
   // The CLI must not decide on colours or TTY views from the test runner's terminal.
   env.NO_COLOR = '1';
   delete env.FORCE_COLOR;
-  const runStore = process.env.TSBUILD_TEST_RUN_DIR;
-  if (runStore !== undefined && process.env.TSBUILD_ROOT === undefined) env.TSBUILD_ROOT = path.join(runStore, 'store');
+  const store = testStoreRoot();
+  if (store !== undefined) env.TSBUILD_ROOT = store;
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (v === undefined) delete env[k];
     else env[k] = v;
