@@ -41,7 +41,7 @@ export function parseFlags(kind: InstructionKind, flags: readonly Flag[], file: 
     const type = spec[f.name];
     const at = { file, range: f.range };
     if (type === undefined) {
-      throw compileError('compile/unknown-flag', `unknown flag: --${f.name}`, { file, range: f.nameRange }, didYouMean(f.name, Object.keys(spec), (c) => `--${c}`) ?? (Object.keys(spec).length === 0 ? `${kind} takes no flags` : `${kind} accepts ${Object.keys(spec).map((k) => `--${k}`).join(', ')}`));
+      throw compileError('compile/unknown-flag', `unknown flag: --${f.name}`, { file, range: f.range }, didYouMean(f.name, Object.keys(spec), (c) => `--${c}`) ?? (Object.keys(spec).length === 0 ? `${kind} takes no flags` : `${kind} accepts ${Object.keys(spec).map((k) => `--${k}`).join(', ')}`));
     }
     if (type !== 'strings' && (strings.has(f.name) || bools.has(f.name))) {
       throw compileError('compile/duplicate-flag', `Duplicate flag specified: --${f.name}`, at);
