@@ -171,18 +171,19 @@ function nsToTouch(ns: bigint): string {
 }
 
 /**
- * Sets a directory's atime/mtime to the exact nanoseconds recorded. Node's utimes goes through a double of seconds
- * (sub-microsecond loss), so the exact values are set by coreutils `touch` (`-h`: never through a symlink).
+ * Sets a directory's times back to the recorded ones. Node's utimes goes through a double of seconds (sub-microsecond
+ * loss), which is fine for atime (not part of a layer) but not for mtime, so when utimes does not land on the exact
+ * nanosecond the mtime is set by coreutils `touch` (`-h`: never through a symlink). One spawn at most.
  */
 async function restoreTimes(p: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
-  for (const [flag, ns] of [['-a', atimeNs], ['-m', mtimeNs]] as const) {
-    const code = await new Promise<number>((resolve) => {
-      const c = spawn('touch', ['-h', '-c', flag, '-d', nsToTouch(ns), '--', p], { stdio: 'ignore' });
-      c.on('error', () => resolve(-1));
-      c.on('close', (n) => resolve(n ?? -1));
-    });
-    if (code !== 0) await utimes(p, Number(atimeNs) / 1e9, Number(mtimeNs) / 1e9);
-  }
+  await utimes(p, Number(atimeNs) / 1e9, Number(mtimeNs) / 1e9);
+  const now = await lstat(p, { bigint: true });
+  if (now.mtimeNs === mtimeNs) return;
+  await new Promise<void>((resolve) => {
+    const c = spawn('touch', ['-h', '-c', '-m', '-d', nsToTouch(mtimeNs), '--', p], { stdio: 'ignore' });
+    c.on('error', () => resolve());
+    c.on('close', () => resolve());
+  });
 }
 
 /** Spawns the runtime for a short control command (`kill`, `delete`); resolves with its exit code. */
