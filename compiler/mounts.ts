@@ -213,7 +213,7 @@ export function parseMount(val: string, expand: (w: string) => string, sshIndex:
     if (id === '') id = 'default';
     if (target === '') target = `/run/buildkit/ssh_agent.${sshIndex}`;
   }
-  if (target === '' && type !== 'secret') throw bad('mount target required', 'add target=/path');
+  // No target is not an error in BuildKit: a relative (even empty) target resolves against WORKDIR.
   return {
     type,
     target,

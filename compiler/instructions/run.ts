@@ -59,8 +59,8 @@ export function lowerRun(ins: RunInstruction, s: StageState, ctx: CompileContext
     const at = { file: ctx.file, range: m.flag.range };
     const pm = locate(at, () => parseMount(m.value, (w) => expandAt(w, env, at, { escape: ctx.escape }), sshIndex));
     if (pm.type === 'ssh') sshIndex++;
-    const target = pm.target === '' ? '' : pm.target.startsWith('/') ? cleanPath(pm.target) : cleanPath(`/${s.cwd}/${pm.target}`);
-    if (target === '/') throw compileError('compile/invalid-mount', `invalid mount target "/"`, at);
+    const target = pm.type === 'secret' && pm.target === '' ? '' : pm.target.startsWith('/') ? cleanPath(pm.target) : cleanPath(`/${s.cwd}/${pm.target}`);
+    if (target === '/') throw compileError('compile/invalid-mount', `invalid mount target "/"`, at, 'mount somewhere below /, e.g. target=/src');
     const source = cleanPath(`/${pm.source}`);
     switch (pm.type) {
       case 'bind': {

@@ -221,7 +221,8 @@ describe('RUN', () => {
     expect(err('FROM scratch\nRUN --mount=type=cahce,target=/x y\n').suggestion).toBe('did you mean cache?');
     expect(err('FROM scratch\nRUN --mount=type=bind,target=/x,mode=0700 y\n').message).toBe('mode not allowed for "bind" type mounts');
     expect(err('FROM scratch\nRUN --mount=type=cache,trget=/x y\n').message).toContain("unexpected key 'trget'");
-    expect(err('FROM scratch\nRUN --mount=type=cache y\n').message).toBe('mount target required');
+    expect(err('FROM scratch\nRUN --mount=type=cache y\n').message).toBe('invalid mount target "/"');
+    expect(execs(c('FROM scratch\nWORKDIR /w\nRUN --mount=type=bind y\n'))[0]!.mounts[0]).toMatchObject({ target: '/w', source: '/' });
     expect(err('FROM scratch\nRUN --network=bridge y\n').message).toBe('unsupported network mode "bridge"');
     expect(err('FROM scratch\nRUN --mount=type=tmpfs,target=/x,required y\n').message).toContain("unexpected key 'required'");
   });
