@@ -46,7 +46,7 @@ export function images(map: Record<string, Partial<ResolvedImage['config']['conf
     const { __history, ...config } = cfg;
     return {
       ref,
-      digest: digestOf(`manifest of ${ref}`),
+      digest: digestOf(`manifest of ${ref} ${JSON.stringify(config)}`),
       config: { os, architecture, config, rootfs: { type: 'layers', diff_ids: [asDigest(digestOf('layer'))] }, history: [{ created_by: 'base' }] },
     };
   };
