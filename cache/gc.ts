@@ -286,6 +286,7 @@ export interface FsckReport {
 export async function fsck(store: Store): Promise<FsckReport> {
   const problems: FsckProblem[] = [];
   const blobs = new Set<string>();
+  const present = new Set<string>();
   for (const name of await readdir(store.paths.blobs).catch(() => [] as string[])) {
     const p = join(store.paths.blobs, name);
     if (!/^[0-9a-f]{64}$/.test(name)) {
@@ -293,10 +294,13 @@ export async function fsck(store: Store): Promise<FsckReport> {
       continue;
     }
     const { digest } = await sha256File(p);
-    if (digest !== `sha256:${name}`) problems.push({ kind: 'corrupt-blob', path: p, message: `blob sha256:${name} hashes to ${digest}` });
-    else blobs.add(digest);
+    if (digest !== `sha256:${name}`) {
+      problems.push({ kind: 'corrupt-blob', path: p, message: `blob sha256:${name} hashes to ${digest}` });
+      present.add(`sha256:${name}`);
+    } else blobs.add(digest);
   }
-  const has = (d: string): boolean => blobs.has(d);
+  // References to a corrupt blob are not reported again as dangling: the blob is there, and already reported.
+  const has = (d: string): boolean => blobs.has(d) || present.has(d);
   const images = await store.images.list();
   for (const e of images) {
     const where = `image ${e.name}`;
@@ -304,6 +308,7 @@ export async function fsck(store: Store): Promise<FsckReport> {
       problems.push({ kind: 'dangling-image', path: e.name, message: `${where}: manifest ${e.manifestDigest} is missing` });
       continue;
     }
+    if (present.has(e.manifestDigest)) continue;
     try {
       const m = await store.blobs.readJson<ImageManifest>(e.manifestDigest);
       for (const d of [m.config.digest, ...m.layers.map((l) => l.digest)]) {
