@@ -188,7 +188,8 @@ class Context implements ContextSnapshot {
   // ---- tree ----
 
   #abs(rel: string): string {
-    return rel === '' ? this.root : join(this.root, rel);
+    // rel is clean (no `.`/`..`, no leading or doubled `/`), so plain concatenation is a valid join.
+    return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
   /** lstat-based node, memoised; null if absent. */
@@ -347,11 +348,11 @@ class Context implements ContextSnapshot {
     const excl = selector.exclude.length > 0 ? new PatternMatcher(selector.exclude) : undefined;
     const parts: string[] = [];
     for (const pattern of selector.include) {
-      parts.push(`p\0${pattern}`);
+      parts.push(`p${pattern.length}:${pattern}`);
       for (const m of this.#expand(pattern)) {
         const n = this.#node(m.rel)!;
         if (excl && m.name !== '' && excl.matches(m.name)) continue;
-        parts.push(`m\0${m.name}\0${await this.#digest(n, excl, m.rel)}`);
+        parts.push(`m${m.name.length}:${m.name}\0${await this.#digest(n, excl, m.rel)}`);
       }
     }
     return `xxh64:${hex(this.#xx.h64(parts.join('\n')))}`;
@@ -402,7 +403,8 @@ class Context implements ContextSnapshot {
     let d: string;
     switch (n.type) {
       case 'file':
-        d = hex(this.#xx.h64(`f ${meta} ${st.size} ${this.#contentHash(n)}`));
+        // Not hashed again: the metadata plus the content hash is already a fixed-size, unambiguous identity.
+        d = `f${meta} ${st.size} ${this.#contentHash(n)}`;
         break;
       case 'symlink':
         d = hex(this.#xx.h64(`l ${meta} ${n.linkTarget}`));
@@ -414,7 +416,8 @@ class Context implements ContextSnapshot {
         const parts = [`d ${meta}`];
         for (const name of this.#keptChildren(n, excl, base)) {
           const child = this.#node(n.rel === '' ? name : `${n.rel}/${name}`)!;
-          parts.push(`${name}\0${await this.#digest(child, excl, base)}`);
+          // Length-prefixed: a name containing a newline cannot imitate another entry.
+          parts.push(`${name.length}:${name}\0${await this.#digest(child, excl, base)}`);
         }
         d = hex(this.#xx.h64(parts.join('\n')));
         if (performance.now() - this.#lastYield > 20) {
