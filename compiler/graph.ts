@@ -162,6 +162,11 @@ export interface FileStep extends StepBase {
   readonly kind: 'file';
   /** The rootfs input; undefined for `--link` (the layer is built on an empty root and stacked). */
   readonly rootfs?: StepId;
+  /**
+   * For `--link`: the stage filesystem the independent layer is stacked on (also in `inputs`, so it is done first).
+   * The layer itself is made on an empty root.
+   */
+  readonly linkBase?: StepId;
   readonly actions: readonly FileAction[];
 }
 

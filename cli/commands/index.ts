@@ -15,4 +15,6 @@ export const commands: Record<string, () => Promise<Command>> = {
   prune: async () => (await import('./prune.ts')).command,
   du: async () => (await import('./du.ts')).command,
   fsck: async () => (await import('./fsck.ts')).command,
+  parse: async () => (await import('./parse.ts')).command,
+  build: async () => (await import('./build.ts')).command,
 };

@@ -75,7 +75,7 @@ export function lowerCopy(ins: CopyInstruction | AddInstruction, s: StageState, 
 
   const fromFlag = f.strings.get('from');
   const fromAt = fromFlag ? { file: ctx.file, range: fromFlag.flag.range } : undefined;
-  const inputs: StepId[] = link ? [] : [s.last];
+  const inputs: StepId[] = [s.last];
   const use = (id: StepId): StepId => {
     if (!inputs.includes(id)) inputs.push(id);
     return id;
@@ -147,7 +147,7 @@ export function lowerCopy(ins: CopyInstruction | AddInstruction, s: StageState, 
   const cmdIndex = s.cmdIndex + 1;
   const id = ctx.addStep({
     kind: 'file',
-    ...(link ? {} : { rootfs: s.last }),
+    ...(link ? { linkBase: s.last } : { rootfs: s.last }),
     inputs,
     actions,
     contextSelectors: selectors,

@@ -1,0 +1,74 @@
+/**
+ * Turns the target stage's outcome into an image: config (the compiler's image config with the real layer list and
+ * history), manifest, both stored as blobs; returns what the tagger and the exporters need.
+ */
+import type { BuildGraph, HistoryEntry, ImageConfig, StepId } from '../compiler/graph.ts';
+import type { Store, StoredImage, Descriptor } from '../cache/index.ts';
+import type { Digest } from '../util/digest.ts';
+import { encodeImageConfig } from './image/image.ts';
+import type { BuildRequest } from './build.ts';
+import type { StepOutcome } from './scheduler.ts';
+import type { FsResult } from './step-runner.ts';
+
+export interface AssembledImage {
+  readonly manifestDigest: Digest;
+  readonly configDigest: Digest;
+  readonly manifestBytes: Uint8Array;
+  readonly configBytes: Uint8Array;
+  readonly layers: readonly Descriptor[];
+  /** Sum of the compressed layer sizes (what `docker images` shows for a pulled image). */
+  readonly size: number;
+}
+
+export async function assembleImage(opts: {
+  store: Store;
+  graph: BuildGraph;
+  outcomes: ReadonlyMap<StepId, StepOutcome<FsResult>>;
+  req: BuildRequest;
+  resolvedImages: ReadonlyMap<string, StoredImage>;
+}): Promise<AssembledImage> {
+  const { store, graph, outcomes, req } = opts;
+  const stage = graph.stages.find((s) => s.index === graph.target) ?? graph.stages[graph.stages.length - 1];
+  if (!stage) throw new Error('compiled graph has no stages');
+  const last = outcomes.get(stage.last)?.result;
+  if (!last || last.kind !== 'fs') throw new Error('target stage produced no filesystem');
+
+  // History entries whose step turned out to change nothing (an empty upperdir) become empty_layer entries, as
+  // BuildKit does; the compiler marked every layer-making instruction optimistically.
+  const history: HistoryEntry[] = [...(stage.image.history ?? [])];
+  let offset = history.length;
+  for (let st: typeof stage | undefined = stage; st; st = st.baseStage !== undefined ? graph.stages.find((x) => x.index === st!.baseStage) : undefined) {
+    offset -= st.history.length;
+    st.history.forEach((h, i) => {
+      if (h.layerStep === undefined) return;
+      const o = outcomes.get(h.layerStep);
+      const produced = o?.result.kind === 'fs' && o.result.produced;
+      const idx = offset + i;
+      const entry = history[idx];
+      if (entry && !produced) history[idx] = { ...entry, empty_layer: true };
+    });
+  }
+  const created =
+    req.sourceDateEpoch !== undefined ? new Date(req.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : new Date().toISOString();
+  const stamped = history.map((h, i) => (i >= history.length - stage.history.length && h.created === undefined ? { ...h, created } : h));
+  const labels = req.labels.size > 0 ? { ...(stage.image.config.Labels ?? {}), ...Object.fromEntries(req.labels) } : stage.image.config.Labels;
+  const config: ImageConfig = {
+    ...stage.image,
+    created,
+    config: { ...stage.image.config, ...(labels ? { Labels: labels } : {}) },
+    rootfs: { type: 'layers', diff_ids: last.layers.map((l) => l.diffId) },
+    history: stamped,
+  };
+  const layers: Descriptor[] = last.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }));
+  const put = await store.putImage({ config: encodeImageConfig(config).value, layers });
+  const manifestBytes = await store.blobs.readBytes(put.manifestDigest);
+  const configBytes = await store.blobs.readBytes(put.configDigest);
+  return {
+    manifestDigest: put.manifestDigest,
+    configDigest: put.configDigest,
+    manifestBytes,
+    configBytes,
+    layers,
+    size: layers.reduce((a, l) => a + l.size, 0),
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * `build`: Dockerfile text + context directory → an OCI image in the store (and any exports).
+ *
+ * parse → resolve base images from the store → compile → schedule steps (cache lookups, runc for RUN, file ops for
+ * COPY/ADD, one overlayfs upperdir per step turned into a layer) → assemble the image config and manifest → tag →
+ * export → write the build record. The engine never prints: it emits progress events.
+ */
+import { availableParallelism } from 'node:os';
+import type { BuildGraph, CacheKey, Step } from '../compiler/graph.ts';
+import { TsbuildError } from '../util/errors.ts';
+import type { ProgressSink, StepInfo } from './progress.ts';
+import { schedule } from './scheduler.ts';
+import { createStepRunner, type FsResult } from './step-runner.ts';
+import { assembleImage } from './assemble.ts';
+
+export interface OutputSpec {
+  readonly type: 'oci' | 'docker' | 'local' | 'tar' | 'image';
+  /** Absolute path (file for oci/docker/tar, directory for local); empty for `image`. */
+  readonly dest: string;
+}
+
+export interface BuildRequest {
+  readonly contextDir: string;
+  readonly dockerfile: { readonly path: string; readonly text: string; readonly displayName: string };
+  readonly buildArgs: ReadonlyMap<string, string>;
+  readonly target?: string;
+  readonly tags: readonly string[];
+  readonly labels: ReadonlyMap<string, string>;
+  readonly noCache: boolean;
+  readonly noCacheFilter: readonly string[];
+  readonly pull: boolean;
+  readonly outputs: readonly OutputSpec[];
+  readonly compression: 'gzip' | 'zstd' | 'none';
+  readonly sourceDateEpoch?: number;
+  readonly network: 'default' | 'none' | 'host';
+  readonly secrets: ReadonlyMap<string, { readonly src?: string; readonly env?: string }>;
+  /** ssh id → agent socket path. */
+  readonly ssh: ReadonlyMap<string, string>;
+  readonly parallelism?: number;
+  readonly runtime: 'runc' | 'crun';
+  readonly storeRoot: string;
+}
+
+export interface BuildResult {
+  /** `sha256:…` of the config blob, as `docker build -q` prints. */
+  readonly imageId: string;
+  readonly manifestDigest: string;
+  readonly size: number;
+  readonly tags: readonly string[];
+  readonly stepsRun: number;
+  readonly stepsCached: number;
+  readonly recordId?: string;
+}
+
+export async function build(req: BuildRequest, emit: ProgressSink, signal?: AbortSignal): Promise<BuildResult> {
+  const started = Date.now();
+  const [{ parse }, { compile, baseImageRefs }, { openStore }] = await Promise.all([
+    import('../grammar/index.ts'),
+    import('../compiler/index.ts'),
+    import('../cache/index.ts'),
+  ]);
+  const df = parse(req.dockerfile.text, { file: req.dockerfile.displayName });
+  const store = await openStore(req.storeRoot);
+  const platform = nativePlatform();
+  const options = {
+    buildArgs: req.buildArgs,
+    target: req.target,
+    platform,
+    file: req.dockerfile.displayName,
+    sourceDateEpoch: req.sourceDateEpoch,
+  };
+
+  // Base images come from the local store first, as docker does (pulling is the registry's job).
+  const resolved = new Map<string, Awaited<ReturnType<typeof store.getImage>>>();
+  for (const ref of baseImageRefs(df, options)) {
+    if (resolved.has(ref.ref)) continue;
+    const img = await store.getImage(ref.ref);
+    if (!img)
+      throw new TsbuildError(
+        'build/image-not-found',
+        `pull access denied for ${ref.ref}: repository does not exist locally and pulling is not available (build or load it first)`,
+        { file: req.dockerfile.displayName, range: ref.range },
+      );
+    resolved.set(ref.ref, img);
+  }
+  const graph = compile(df, options, (ref) => {
+    const img = resolved.get(ref);
+    return img ? { ref, digest: img.manifestDigest, config: img.config } : undefined;
+  });
+  for (const w of graph.warnings) emit({ type: 'warning', time: Date.now(), diagnostic: w });
+  emit({ type: 'build-start', time: Date.now(), steps: stepInfos(graph) });
+
+  const runner = await createStepRunner({ store, req, graph, emit, resolvedImages: resolved });
+  const bypass = cacheBypass(graph, req);
+  const outcomes = await schedule(graph, runner, {
+    parallelism: req.parallelism ?? availableParallelism(),
+    emit,
+    signal,
+    bypassCache: bypass,
+    quietStep: (s) => s.kind === 'source' && s.source.type === 'context',
+  });
+
+  const target = graph.stages[graph.target];
+  if (!target) throw new Error('compiled graph has no target stage');
+  const last = outcomes.get(target.last);
+  if (!last || last.result.kind !== 'fs') throw new Error('target stage produced no filesystem');
+  const image = await assembleImage({ store, graph, outcomes, req, resolvedImages: resolved });
+  for (const tag of req.tags) await store.tagImage(tag, image.manifestDigest);
+  for (const out of req.outputs) {
+    emit({ type: 'export', time: Date.now(), message: `exporting to ${out.type}${out.dest ? ` ${out.dest}` : ''}` });
+    await runner.exportImage(image, out);
+  }
+  let stepsRun = 0;
+  let stepsCached = 0;
+  for (const [id, o] of outcomes) {
+    const step = graph.steps.get(id);
+    if (!step || step.kind === 'source') continue;
+    if (o.cached) stepsCached++;
+    else stepsRun++;
+  }
+  const durationMs = Date.now() - started;
+  const recordId = await runner.writeRecord({ outcomes, image, durationMs, started });
+  emit({
+    type: 'build-done',
+    time: Date.now(),
+    durationMs,
+    imageId: image.configDigest,
+    manifestDigest: image.manifestDigest,
+    size: image.size,
+    stepsRun,
+    stepsCached,
+  });
+  return {
+    imageId: image.configDigest,
+    manifestDigest: image.manifestDigest,
+    size: image.size,
+    tags: req.tags,
+    stepsRun,
+    stepsCached,
+    recordId,
+  };
+}
+
+export function nativePlatform(): { os: string; architecture: string; variant?: string } {
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : process.arch;
+  return arch === 'arm64' ? { os: 'linux', architecture: arch, variant: 'v8' } : { os: 'linux', architecture: arch };
+}
+
+function stepInfos(graph: BuildGraph): StepInfo[] {
+  return [...graph.steps.values()]
+    .filter((s) => !(s.kind === 'source' && s.source.type === 'context'))
+    .map((s) => ({ id: s.id, description: s.description, ...(s.origin ? { origin: s.origin } : {}), kind: s.kind }));
+}
+
+/** `--no-cache` bypasses every step; `--no-cache-filter a,b` the steps of those stages (by name or index). */
+function cacheBypass(graph: BuildGraph, req: BuildRequest): (s: Step) => boolean {
+  if (req.noCache) return (s) => s.kind !== 'source' || s.source.type !== 'context';
+  if (req.noCacheFilter.length === 0) return () => false;
+  const wanted = new Set(req.noCacheFilter.map((x) => x.toLowerCase()));
+  return (s) =>
+    s.kind !== 'source' &&
+    s.origin !== undefined &&
+    (wanted.has(s.origin.stage.toLowerCase()) || wanted.has(String(s.origin.stageIndex)));
+}
+
+export type { FsResult, CacheKey };

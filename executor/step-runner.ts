@@ -1,0 +1,473 @@
+/**
+ * The real StepRunner: what each kind of step does against the content store.
+ *
+ * Every exec/file step mounts an overlay of its parent's layer snapshots (top first) with a fresh upperdir, runs
+ * (runc for RUN, file operations for COPY/ADD/WORKDIR), unmounts, turns the upperdir into a layer blob, and then
+ * keeps the upperdir itself as the layer's snapshot: an overlay upperdir (whiteouts as 0/0 char devices, opaque
+ * xattrs) is exactly an overlay lowerdir, so nothing is unpacked after a build step.
+ *
+ * A step's result is the full chain of layers of its filesystem (base first), stored in the cache index under the
+ * step's key, so a cache hit needs nothing but the entry.
+ */
+import { mkdir, readdir, rename, rm, writeFile, lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BuildGraph, CacheKey, ExecStep, FileAction, FileStep, Step, StepId } from '../compiler/graph.ts';
+import { computeCacheKey } from '../compiler/index.ts';
+import type { Store, StoredImage, LayerRef, ContextSnapshot } from '../cache/index.ts';
+import { openContext } from '../cache/index.ts';
+import { TsbuildError } from '../util/errors.ts';
+import { digestOf, type Digest } from '../util/digest.ts';
+import type { BuildRequest, OutputSpec } from './build.ts';
+import { LineTail, type ProgressSink } from './progress.ts';
+import { StepFailedError, type StepRunner, type StepOutcome } from './scheduler.ts';
+import { createSandbox } from './sandbox/index.ts';
+import type { OciMount } from './sandbox/sandbox.ts';
+import { prepareSnapshot } from './snapshot/index.ts';
+import { prepareRunMounts } from './run-mounts/index.ts';
+import { resolveUser } from './users.ts';
+import { copy, makeDir, makeFile, fetchUrl } from './fileops/index.ts';
+import { writeLayer, applyLayer } from './layer/index.ts';
+import type { AssembledImage } from './assemble.ts';
+import { exportOciArchive, exportDockerArchive, exportLocal, exportFsTar, type ExportImage } from './export/export.ts';
+
+/** What a step leaves behind for the steps that use it. */
+export type FsResult =
+  | {
+      readonly kind: 'fs';
+      /** Every layer of the filesystem, base first. */
+      readonly layers: readonly LayerRef[];
+      /** Whether this step added the last layer of `layers` (false for a step with no filesystem change). */
+      readonly produced: boolean;
+    }
+  | { readonly kind: 'context'; readonly ctx: ContextSnapshot }
+  | { readonly kind: 'url'; readonly dir: string; readonly filename: string; readonly digest: string };
+
+export interface StepRunnerDeps {
+  readonly store: Store;
+  readonly req: BuildRequest;
+  readonly graph: BuildGraph;
+  readonly emit: ProgressSink;
+  readonly resolvedImages: ReadonlyMap<string, StoredImage>;
+}
+
+export interface RealStepRunner extends StepRunner<FsResult> {
+  exportImage(image: AssembledImage, out: OutputSpec): Promise<void>;
+  writeRecord(info: { outcomes: Map<StepId, StepOutcome<FsResult>>; image: AssembledImage; durationMs: number; started: number }): Promise<string>;
+  /** Context digests computed per step (for build records). */
+  readonly contextDigests: Map<StepId, string[]>;
+  dispose(): Promise<void>;
+}
+
+export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRunner> {
+  const { store, req, graph, emit } = deps;
+  const sandbox = createSandbox({ runtime: req.runtime });
+  const contextDigests = new Map<StepId, string[]>();
+  const urlResults = new Map<StepId, FsResult>();
+  let context: ContextSnapshot | undefined;
+  const getContext = async (): Promise<ContextSnapshot> => {
+    context ??= await openContext(req.contextDir, {
+      dockerfileName: req.dockerfile.path === '-' ? 'Dockerfile' : req.dockerfile.path,
+      statCacheDir: store.paths.statcache,
+    });
+    return context;
+  };
+  const results = new Map<StepId, FsResult>();
+  const cacheMountRoot = join(store.root, 'cache-mounts');
+
+  /** The directory holding a layer's unpacked tree (an overlay lowerdir), unpacking it from its blob if needed. */
+  const snapshotOf = async (layer: LayerRef): Promise<string> => {
+    const id = `diff:${layer.diffId}`;
+    const have = await store.snapshots.get(id);
+    if (have) return have;
+    const prep = await store.snapshots.prepare(id);
+    try {
+      await rm(prep.dir, { recursive: true, force: true });
+      await applyLayer({ blob: store.blobs.path(layer.digest), mediaType: layer.mediaType, dest: prep.dir, mode: 'overlay' });
+      return await prep.commit({ diffId: layer.diffId, digest: layer.digest });
+    } catch (e) {
+      await prep.abort();
+      throw e;
+    }
+  };
+  const lowerDirsOf = async (layers: readonly LayerRef[]): Promise<string[]> => {
+    const dirs = await Promise.all(layers.map(snapshotOf));
+    return dirs.reverse();
+  };
+
+  /** Mounts `layers` with a throwaway upperdir and calls `f` with the merged root (for COPY --from, bind mounts). */
+  const withMountedFs = async <T>(layers: readonly LayerRef[], f: (root: string) => Promise<T>): Promise<T> => {
+    const tmp = await store.tempDir('view');
+    try {
+      await Promise.all(['upper', 'work', 'root'].map((d) => mkdir(join(tmp, d))));
+      const snap = await prepareSnapshot({ lowerDirs: await lowerDirsOf(layers), upperDir: join(tmp, 'upper'), workDir: join(tmp, 'work'), target: join(tmp, 'root') });
+      try {
+        return await f(snap.target);
+      } finally {
+        await snap.release();
+      }
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  };
+
+  const fsOf = (id: StepId): FsResult => {
+    const r = results.get(id);
+    if (!r) throw new Error(`step ${id} has no result yet`);
+    return r;
+  };
+
+  /**
+   * Runs `work` on an overlay of `parent` with a fresh upperdir; turns the upperdir into a layer and a snapshot.
+   * Returns the new chain.
+   */
+  const withLayer = async (
+    step: Step,
+    parent: readonly LayerRef[],
+    work: (root: string) => Promise<{ excludePaths?: readonly string[]; ignoreDirs?: readonly string[] }>,
+  ): Promise<FsResult> => {
+    const tmp = await store.tempDir('step');
+    try {
+      const upper = join(tmp, 'upper');
+      await Promise.all(['upper', 'work', 'root'].map((d) => mkdir(join(tmp, d))));
+      const snap = await prepareSnapshot({ lowerDirs: await lowerDirsOf(parent), upperDir: upper, workDir: join(tmp, 'work'), target: join(tmp, 'root') });
+      if (snap.kind !== 'overlay')
+        throw new TsbuildError('build/no-overlay', 'overlayfs is not available here; tsbuild needs it to capture a step\'s changes (copy-based diffing is not implemented yet)');
+      let excludes: { excludePaths?: readonly string[]; ignoreDirs?: readonly string[] };
+      try {
+        excludes = await work(snap.target);
+      } finally {
+        await snap.release();
+      }
+      if (await isEmptyUpper(upper, excludes.ignoreDirs ?? [])) return { kind: 'fs', layers: parent, produced: false };
+      const out = store.tempFile('layer');
+      const blob = await writeLayer({
+        upperDir: upper,
+        out,
+        compression: req.compression,
+        ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
+        ...(excludes.excludePaths ? { excludePaths: excludes.excludePaths } : {}),
+      });
+      await store.blobs.ingest(out, blob.digest);
+      const layer: LayerRef = { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType };
+      // Keep the upperdir as the layer's snapshot (unless another build already made the same one).
+      const id = `diff:${blob.diffId}`;
+      if (!(await store.snapshots.has(id))) {
+        const prep = await store.snapshots.prepare(id);
+        try {
+          await rm(prep.dir, { recursive: true, force: true });
+          await rename(upper, prep.dir);
+          await prep.commit({ diffId: blob.diffId, digest: blob.digest, step: step.description });
+        } catch (e) {
+          await prep.abort();
+          throw e;
+        }
+      }
+      return { kind: 'fs', layers: [...parent, layer], produced: true };
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  };
+
+  const runExec = async (step: ExecStep, signal: AbortSignal): Promise<FsResult> => {
+    const parent = fsOf(step.rootfs);
+    if (parent.kind !== 'fs') throw new Error(`RUN on a non-filesystem input ${step.rootfs}`);
+    const tail = new LineTail(20);
+    return withLayer(step, parent.layers, async (root) => {
+      const user = await resolveUser(root, step.user === '' ? 'root' : step.user).catch((e: unknown) => {
+        throw new StepFailedError(step, e instanceof Error ? e.message : String(e), { cause: e });
+      });
+      const scratch = await store.tempDir('mounts');
+      const prepared = await prepareRunMounts(step.mounts, {
+        resolveFrom: async (from) => {
+          if (from === undefined) return (await getContext()).root;
+          const r = fsOf(from);
+          if (r.kind === 'context') return r.ctx.root;
+          if (r.kind === 'url') return r.dir;
+          // A stage or image as a bind source: mount a read-only view for the duration of the RUN.
+          return mountView(r.layers);
+        },
+        cacheRoot: cacheMountRoot,
+        secrets: new Map([...req.secrets].map(([id, s]) => [id, s.src ? { file: s.src } : { env: s.env ?? id }])),
+        ssh: req.ssh,
+        scratchDir: scratch,
+        signal,
+      });
+      const mounts: OciMount[] = [...prepared.mounts];
+      if (step.heredocFiles.length > 0) {
+        const pipes = join(scratch, 'pipes');
+        await mkdir(pipes, { recursive: true });
+        for (const h of step.heredocFiles) await writeFile(join(pipes, h.name), h.content, { mode: h.mode });
+        mounts.push({ destination: '/dev/pipes', type: 'bind', source: pipes, options: ['rbind', 'ro'] });
+      }
+      const network = step.network === 'default' ? (req.network === 'none' ? 'none' : 'host') : step.network;
+      try {
+        const res = await sandbox.run(
+          {
+            rootfs: root,
+            argv: [...step.argv],
+            env: [...step.env, ...(step.proxyEnv ?? []), ...prepared.env],
+            cwd: step.cwd,
+            user,
+            mounts,
+            network,
+            ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
+          },
+          {
+            onStdout: (b) => {
+              const data = b.toString('utf8');
+              tail.push(data);
+              emit({ type: 'step-log', time: Date.now(), id: step.id, stream: 'stdout', data });
+            },
+            onStderr: (b) => {
+              const data = b.toString('utf8');
+              tail.push(data);
+              emit({ type: 'step-log', time: Date.now(), id: step.id, stream: 'stderr', data });
+            },
+            signal,
+          },
+        );
+        if (res.exitCode !== 0) {
+          const message = `process "${step.argv.join(' ')}" did not complete successfully: exit code: ${res.exitCode}`;
+          emit({ type: 'step-error', time: Date.now(), id: step.id, message, exitCode: res.exitCode, tail: tail.get() });
+          throw new StepFailedError(step, message, { exitCode: res.exitCode, tail: tail.get() });
+        }
+        return { excludePaths: res.mountStubs, ignoreDirs: res.stubParents };
+      } catch (e) {
+        if (!(e instanceof StepFailedError)) {
+          const message = e instanceof Error ? e.message : String(e);
+          emit({ type: 'step-error', time: Date.now(), id: step.id, message, tail: tail.get() });
+          throw new StepFailedError(step, message, { tail: tail.get(), cause: e });
+        }
+        throw e;
+      } finally {
+        await prepared.cleanup();
+        await releaseViews();
+        await rm(scratch, { recursive: true, force: true });
+      }
+    });
+  };
+
+  // Read-only views of other stages used as RUN bind-mount sources, released after the RUN.
+  const views: Array<() => Promise<void>> = [];
+  const mountView = async (layers: readonly LayerRef[]): Promise<string> => {
+    const tmp = await store.tempDir('bindview');
+    await Promise.all(['upper', 'work', 'root'].map((d) => mkdir(join(tmp, d))));
+    const snap = await prepareSnapshot({ lowerDirs: await lowerDirsOf(layers), upperDir: join(tmp, 'upper'), workDir: join(tmp, 'work'), target: join(tmp, 'root') });
+    views.push(async () => {
+      await snap.release();
+      await rm(tmp, { recursive: true, force: true });
+    });
+    return snap.target;
+  };
+  const releaseViews = async (): Promise<void> => {
+    while (views.length > 0) await views.pop()!();
+  };
+
+  const ownerOf = async (root: string, chown: { user: string; group?: string } | undefined): Promise<{ uid: number; gid: number } | undefined> => {
+    if (!chown) return undefined;
+    const u = await resolveUser(root, chown.group !== undefined ? `${chown.user}:${chown.group}` : chown.user);
+    return { uid: u.uid, gid: u.gid };
+  };
+
+  const runAction = async (step: FileStep, a: FileAction, root: string, signal: AbortSignal): Promise<void> => {
+    const epoch = req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {};
+    switch (a.action) {
+      case 'mkdir':
+        await makeDir(root, a.path, a.mode, await ownerOf(root, a.chown), a.parents, epoch);
+        return;
+      case 'mkfile':
+        await makeFile(root, a.path, a.content, a.mode, await ownerOf(root, a.chown), epoch);
+        return;
+      case 'copy': {
+        const src = fsOf(a.from);
+        const chown = await ownerOf(root, a.chown);
+        const base = {
+          sources: a.sources,
+          destRoot: root,
+          dest: a.dest,
+          ...(chown ? { chown } : {}),
+          ...(a.chmod !== undefined ? { chmod: a.chmod } : {}),
+          parents: a.parents,
+          exclude: a.exclude,
+          link: a.link,
+          ...epoch,
+        };
+        if (src.kind === 'context') {
+          await copy({ ...base, srcRoot: src.ctx.root, add: a.add, isIgnored: (p) => src.ctx.isIgnored(p) });
+        } else if (src.kind === 'url') {
+          await copy({ ...base, sources: [src.filename], srcRoot: src.dir, add: a.unpack === true, ...(chown ? {} : { chown: { uid: 0, gid: 0 } }) });
+        } else {
+          await withMountedFs(src.layers, (from) => copy({ ...base, srcRoot: from, add: a.add, preserveOwnership: true }));
+        }
+        void signal;
+        return;
+      }
+    }
+  };
+
+  const runFile = async (step: FileStep, signal: AbortSignal): Promise<FsResult> => {
+    const parentId = step.rootfs ?? step.linkBase;
+    const parent = parentId !== undefined ? fsOf(parentId) : ({ kind: 'fs', layers: [], produced: false } as const);
+    if (parent.kind !== 'fs') throw new Error(`file step on a non-filesystem input`);
+    const onEmpty = step.rootfs === undefined;
+    try {
+      const r = await withLayer(step, onEmpty ? [] : parent.layers, async (root) => {
+        for (const a of step.actions) await runAction(step, a, root, signal);
+        return {};
+      });
+      if (r.kind !== 'fs') return r;
+      // --link: the layer was made on an empty root; stack it on the stage's filesystem.
+      return onEmpty ? { kind: 'fs', layers: [...parent.layers, ...r.layers], produced: r.produced } : r;
+    } catch (e) {
+      if (e instanceof StepFailedError) throw e;
+      const message = e instanceof Error ? e.message : String(e);
+      emit({ type: 'step-error', time: Date.now(), id: step.id, message, tail: [] });
+      throw new StepFailedError(step, message, { cause: e });
+    }
+  };
+
+  const runner: RealStepRunner = {
+    contextDigests,
+    async key(step, inputKeys) {
+      const digests: string[] = [];
+      if (step.contextSelectors.length > 0) {
+        const ctx = await getContext();
+        for (const sel of step.contextSelectors) digests.push(await ctx.digestFor(sel));
+        contextDigests.set(step.id, digests);
+      }
+      if (step.kind === 'source' && step.source.type === 'url') {
+        // A URL's content is part of its key: fetch it now (BuildKit also checks the remote on every build).
+        const dir = await store.tempDir('url');
+        const filename = step.source.filename ?? (await import('./fileops/index.ts')).urlFilename(step.source.url);
+        const got = await fetchUrl(step.source.url, { destFile: join(dir, filename), ...(step.source.checksum ? { checksum: step.source.checksum } : {}) });
+        urlResults.set(step.id, { kind: 'url', dir, filename, digest: got.digest });
+        digests.push(got.digest);
+      }
+      return computeCacheKey(step, inputKeys, digests);
+    },
+    async lookup(step, key) {
+      let r: FsResult | undefined;
+      if (step.kind === 'source') {
+        r = await sourceResult(step);
+      } else {
+        const hit = await store.cacheIndex.get(key);
+        if (hit) r = { kind: 'fs', layers: hit.layers, produced: hit.meta?.produced === true };
+      }
+      if (r) results.set(step.id, r);
+      return r;
+    },
+    async run(step, _inputs, key, signal) {
+      let r: FsResult;
+      if (step.kind === 'source') {
+        const s = await sourceResult(step);
+        if (!s) throw new Error(`unresolvable source ${step.description}`);
+        r = s;
+      } else if (step.kind === 'exec') r = await runExec(step, signal);
+      else r = await runFile(step, signal);
+      if (r.kind === 'fs' && step.kind !== 'source')
+        await store.cacheIndex.put(key, { layers: r.layers, createdAt: new Date().toISOString(), meta: { produced: r.produced } });
+      results.set(step.id, r);
+      return r;
+    },
+    async exportImage(image, out) {
+      const img: ExportImage = {
+        manifest: image.manifestBytes,
+        config: image.configBytes,
+        layers: image.layers,
+        blobSource: (d: Digest) => store.blobs.openRead(d),
+        tags: [...req.tags],
+      };
+      switch (out.type) {
+        case 'oci':
+          await exportOciArchive(img, out.dest);
+          return;
+        case 'docker':
+          await exportDockerArchive(img, out.dest);
+          return;
+        case 'local':
+          await exportLocal(img, out.dest);
+          return;
+        case 'tar':
+          await exportFsTar(img, out.dest, req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {});
+          return;
+        case 'image':
+          return;
+      }
+    },
+    async writeRecord({ outcomes, image, durationMs, started }) {
+      const steps = [...graph.steps.values()].map((s) => {
+        const o = outcomes.get(s.id);
+        const digests = contextDigests.get(s.id);
+        return {
+          id: s.id,
+          description: s.origin?.text ?? s.description,
+          kind: s.kind,
+          definitionDigest: s.definitionDigest,
+          inputKeys: s.inputs.map((i) => outcomes.get(i)?.key ?? ''),
+          ...(o ? { cacheKey: o.key, cached: o.cached, durationMs: o.durationMs } : { cached: false }),
+          ...(digests ? { contextDigests: Object.fromEntries(s.contextSelectors.map((sel, i) => [sel.include.join(' '), digests[i] ?? ''])) } : {}),
+          ...(o && o.result.kind === 'fs' ? { result: { layers: o.result.layers, createdAt: new Date(started).toISOString() } } : {}),
+        };
+      });
+      await context?.save();
+      return store.records.write({
+        startedAt: new Date(started).toISOString(),
+        finishedAt: new Date(started + durationMs).toISOString(),
+        context: req.contextDir,
+        dockerfile: req.dockerfile.path,
+        ...(req.target !== undefined ? { target: req.target } : {}),
+        tags: req.tags,
+        buildArgs: Object.fromEntries(req.buildArgs),
+        steps,
+        image: { manifestDigest: image.manifestDigest, configDigest: image.configDigest },
+        status: 'success',
+      });
+    },
+    async dispose() {
+      await releaseViews();
+      for (const r of urlResults.values()) if (r.kind === 'url') await rm(r.dir, { recursive: true, force: true });
+    },
+  };
+
+  const sourceResult = async (step: Step & { kind: 'source' }): Promise<FsResult | undefined> => {
+    const src = step.source;
+    switch (src.type) {
+      case 'scratch':
+        return { kind: 'fs', layers: [], produced: false };
+      case 'context':
+        return { kind: 'context', ctx: await getContext() };
+      case 'url':
+        return urlResults.get(step.id);
+      case 'image': {
+        const img = deps.resolvedImages.get(src.ref);
+        if (!img) return undefined;
+        const diffIds = img.config.rootfs.diff_ids;
+        if (diffIds.length !== img.manifest.layers.length)
+          throw new TsbuildError('build/bad-image', `image ${src.ref} has ${img.manifest.layers.length} layers but ${diffIds.length} diff_ids`);
+        const layers = img.manifest.layers.map((l, i) => ({ digest: l.digest, diffId: diffIds[i]!, size: l.size, mediaType: l.mediaType }));
+        // Unpack missing snapshots now, so that the first RUN does not pay for it inside its own timing.
+        await Promise.all(layers.map(snapshotOf));
+        return { kind: 'fs', layers, produced: false };
+      }
+    }
+  };
+
+  return runner;
+}
+
+/** True when the upperdir holds nothing but directories the sandbox copied up only to hold mount stubs. */
+async function isEmptyUpper(upper: string, ignoreDirs: readonly string[]): Promise<boolean> {
+  const ignore = new Set(ignoreDirs.map((d) => d.replace(/^\/+|\/+$/g, '')));
+  const walk = async (dir: string, rel: string): Promise<boolean> => {
+    for (const name of await readdir(dir)) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = await lstat(join(dir, name));
+      if (!st.isDirectory() || !ignore.has(r)) return false;
+      if (!(await walk(join(dir, name), r))) return false;
+    }
+    return true;
+  };
+  return walk(upper, '');
+}
+
+export { digestOf };
