@@ -26,7 +26,8 @@ import { prepareSnapshot } from './snapshot/index.ts';
 import { prepareRunMounts } from './run-mounts/index.ts';
 import { resolveUser } from './users.ts';
 import { copy, makeDir, makeFile, fetchUrl } from './fileops/index.ts';
-import { writeLayer, applyLayer } from './layer/index.ts';
+import { writeLayer } from './layer/index.ts';
+import { imageLayers, layerSnapshot } from './layer-snapshots.ts';
 import type { AssembledImage } from './assemble.ts';
 import { exportOciArchive, exportDockerArchive, exportLocal, exportFsTar, type ExportImage } from './export/export.ts';
 
@@ -74,21 +75,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
   const results = new Map<StepId, FsResult>();
   const cacheMountRoot = join(store.root, 'cache-mounts');
 
-  /** The directory holding a layer's unpacked tree (an overlay lowerdir), unpacking it from its blob if needed. */
-  const snapshotOf = async (layer: LayerRef): Promise<string> => {
-    const id = `diff:${layer.diffId}`;
-    const have = await store.snapshots.get(id);
-    if (have) return have;
-    const prep = await store.snapshots.prepare(id);
-    try {
-      await rm(prep.dir, { recursive: true, force: true });
-      await applyLayer({ blob: store.blobs.path(layer.digest), mediaType: layer.mediaType, dest: prep.dir, mode: 'overlay' });
-      return await prep.commit({ diffId: layer.diffId, digest: layer.digest });
-    } catch (e) {
-      await prep.abort();
-      throw e;
-    }
-  };
+  const snapshotOf = (layer: LayerRef): Promise<string> => layerSnapshot(store, layer);
   const lowerDirsOf = async (layers: readonly LayerRef[]): Promise<string[]> => {
     const dirs = await Promise.all(layers.map(snapshotOf));
     return dirs.reverse();
@@ -441,10 +428,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
       case 'image': {
         const img = deps.resolvedImages.get(src.ref);
         if (!img) return undefined;
-        const diffIds = img.config.rootfs.diff_ids;
-        if (diffIds.length !== img.manifest.layers.length)
-          throw new TsbuildError('build/bad-image', `image ${src.ref} has ${img.manifest.layers.length} layers but ${diffIds.length} diff_ids`);
-        const layers = img.manifest.layers.map((l, i) => ({ digest: l.digest, diffId: diffIds[i]!, size: l.size, mediaType: l.mediaType }));
+        const layers = imageLayers(img, src.ref);
         // Unpack missing snapshots now, so that the first RUN does not pay for it inside its own timing.
         await Promise.all(layers.map(snapshotOf));
         return { kind: 'fs', layers, produced: false };

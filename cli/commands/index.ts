@@ -17,4 +17,5 @@ export const commands: Record<string, () => Promise<Command>> = {
   fsck: async () => (await import('./fsck.ts')).command,
   parse: async () => (await import('./parse.ts')).command,
   build: async () => (await import('./build.ts')).command,
+  run: async () => (await import('./run.ts')).command,
 };
