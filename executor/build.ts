@@ -74,7 +74,7 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
   const resolved = new Map<string, Awaited<ReturnType<typeof store.getImage>>>();
   for (const ref of baseImageRefs(df, options)) {
     if (resolved.has(ref.ref)) continue;
-    const img = await store.getImage(ref.ref);
+    const img = await store.findImage(ref.ref);
     if (!img)
       throw new TsbuildError(
         'build/image-not-found',
