@@ -90,6 +90,15 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
   for (const w of graph.warnings) emit({ type: 'warning', time: Date.now(), diagnostic: w });
   emit({ type: 'build-start', time: Date.now(), steps: stepInfos(graph) });
 
+  // A lease keeps a concurrent `tsbuild prune` away from what this build is making.
+  const releaseLease = await store.lease(`build ${req.dockerfile.displayName}`);
+  try {
+    return await runBuild();
+  } finally {
+    await releaseLease();
+  }
+
+  async function runBuild(): Promise<BuildResult> {
   const runner = await createStepRunner({ store, req, graph, emit, resolvedImages: resolved });
   const bypass = cacheBypass(graph, req);
   const outcomes = await schedule(graph, runner, {
@@ -97,8 +106,8 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
     emit,
     signal,
     bypassCache: bypass,
-    quietStep: (s) => s.kind === 'source' && s.source.type === 'context',
-  });
+    quietStep: (s) => s.kind === 'source' && s.source.type !== 'image',
+  }).finally(() => runner.dispose());
 
   const target = graph.stages[graph.target];
   if (!target) throw new Error('compiled graph has no target stage');
@@ -139,6 +148,7 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
     stepsCached,
     recordId,
   };
+  }
 }
 
 export function nativePlatform(): { os: string; architecture: string; variant?: string } {
@@ -148,8 +158,8 @@ export function nativePlatform(): { os: string; architecture: string; variant?: 
 
 function stepInfos(graph: BuildGraph): StepInfo[] {
   return [...graph.steps.values()]
-    .filter((s) => !(s.kind === 'source' && s.source.type === 'context'))
-    .map((s) => ({ id: s.id, description: s.description, ...(s.origin ? { origin: s.origin } : {}), kind: s.kind }));
+    .filter((s) => !(s.kind === 'source' && s.source.type !== 'image'))
+    .map((s) => ({ id: s.id, description: s.description, ...(s.origin ? { origin: s.origin } : {}), kind: s.kind, multiStage: graph.stages.length > 1 }));
 }
 
 /** `--no-cache` bypasses every step; `--no-cache-filter a,b` the steps of those stages (by name or index). */

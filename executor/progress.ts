@@ -12,6 +12,8 @@ export interface StepInfo {
   readonly origin?: StepOrigin;
   /** Whether this step makes a filesystem change (exec/file) or only resolves a source. */
   readonly kind: 'source' | 'exec' | 'file';
+  /** True when the build has several stages (labels then name unnamed stages `stage-N`). */
+  readonly multiStage?: boolean;
 }
 
 export type ProgressEvent =

@@ -349,10 +349,20 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         const s = await sourceResult(step);
         if (!s) throw new Error(`unresolvable source ${step.description}`);
         r = s;
-      } else if (step.kind === 'exec') r = await runExec(step, signal);
-      else r = await runFile(step, signal);
-      if (r.kind === 'fs' && step.kind !== 'source')
-        await store.cacheIndex.put(key, { layers: r.layers, createdAt: new Date().toISOString(), meta: { produced: r.produced } });
+      } else {
+        // One process computes a given key at a time; whoever waited reuses the result (CI runners share stores).
+        const release = await store.lock(`step-${key.replace(/[^a-z0-9]/gi, '').slice(-64)}`, { signal, purpose: step.description });
+        try {
+          const hit = req.noCache ? undefined : await store.cacheIndex.get(key);
+          if (hit) r = { kind: 'fs', layers: hit.layers, produced: hit.meta?.produced === true };
+          else {
+            r = step.kind === 'exec' ? await runExec(step, signal) : await runFile(step, signal);
+            if (r.kind === 'fs') await store.cacheIndex.put(key, { layers: r.layers, createdAt: new Date().toISOString(), meta: { produced: r.produced } });
+          }
+        } finally {
+          await release();
+        }
+      }
       results.set(step.id, r);
       return r;
     },

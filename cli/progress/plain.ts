@@ -2,7 +2,12 @@ import type { ProgressEvent, StepInfo } from '../../executor/progress.ts';
 
 /** A step's label as BuildKit prints it: `[stage 2/5] RUN apt-get update`, `[build 1/3] FROM debian`. */
 export function stepLabel(s: StepInfo): string {
-  if (s.origin) return `[${s.origin.stage} ${s.origin.instructionIndex}/${s.origin.instructionCount}] ${s.origin.text}`;
+  if (s.origin) {
+    // BuildKit: `[2/5]` in a single unnamed stage, `[stage-1 2/5]` for unnamed stages of a multi-stage build.
+    const o = s.origin;
+    const stage = /^\d+$/.test(o.stage) ? (o.stageIndex === 0 && !s.multiStage ? '' : `stage-${o.stage} `) : `${o.stage} `;
+    return `[${stage}${o.instructionIndex}/${o.instructionCount}] ${o.text}`;
+  }
   return s.description;
 }
 
