@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { storeBaseImage } from '../helpers/bases.ts';
 import { expectExit, tsbuildCli } from '../helpers/cli.ts';
-import { repoRoot } from '../helpers/env.ts';
+import { repoRoot, requireRoot } from '../helpers/env.ts';
 
 const example = (name: string): string => path.join(repoRoot, 'examples', name);
 
@@ -37,5 +38,35 @@ describe('examples parse and compile with tsbuild', () => {
     expectExit(r, 0);
     expect(r.stdout).toMatch(/image docker\.io\/library\/debian:bookworm/);
     expect(r.stdout.match(/^s\d+ exec/gm)).toHaveLength(1);
+  });
+});
+
+describe('the example bases build and run with tsbuild', () => {
+  beforeAll(async () => {
+    requireRoot('building the example bases', ['mmdebstrap']);
+    await storeBaseImage('busybox');
+    await storeBaseImage('debian');
+  });
+
+  it('busybox:latest runs its applets as root with the example /etc/passwd', async () => {
+    const r = await tsbuildCli(['run', '--rm', 'busybox:latest', 'sh', '-c', 'id -un; ls /bin/sh; echo $((6*7))']);
+    expectExit(r, 0);
+    expect(r.stdout).toBe('root\n/bin/sh\n42\n');
+  });
+
+  it('busybox:latest has CMD ["sh"] and no entrypoint', async () => {
+    const r = await tsbuildCli(['inspect', 'busybox:latest']);
+    expectExit(r, 0);
+    const [img] = JSON.parse(r.stdout) as [{ Config: { Cmd?: string[]; Entrypoint?: unknown } }];
+    expect(img.Config.Cmd).toEqual(['sh']);
+    expect(img.Config.Entrypoint ?? null).toBeNull();
+  });
+
+  it('debian:bookworm runs bash and has apt configured like the host', async () => {
+    const r = await tsbuildCli(['run', '--rm', 'debian:bookworm', 'bash', '-c', 'cat /etc/debian_version; apt-config dump Acquire::Check-Valid-Until']);
+    expectExit(r, 0);
+    expect(r.stdout).toMatch(/^12\.\d+\n/);
+    // This host's mirror is a snapshot: apt inside the image must not reject its old Release files.
+    expect(r.stdout).toContain('Acquire::Check-Valid-Until "false";');
   });
 });
