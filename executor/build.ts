@@ -8,6 +8,7 @@
 import { availableParallelism } from 'node:os';
 import type { BuildGraph, CacheKey, Step } from '../compiler/graph.ts';
 import { TsbuildError } from '../util/errors.ts';
+import { nativePlatform } from '../util/platform.ts';
 import type { ProgressSink, StepInfo } from './progress.ts';
 import { schedule } from './scheduler.ts';
 import { createStepRunner, type FsResult } from './step-runner.ts';
@@ -151,11 +152,6 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
   }
 }
 
-export function nativePlatform(): { os: string; architecture: string; variant?: string } {
-  const arch = process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : process.arch;
-  return arch === 'arm64' ? { os: 'linux', architecture: arch, variant: 'v8' } : { os: 'linux', architecture: arch };
-}
-
 function stepInfos(graph: BuildGraph): StepInfo[] {
   return [...graph.steps.values()]
     .filter((s) => !(s.kind === 'source' && s.source.type !== 'image'))
@@ -174,3 +170,4 @@ function cacheBypass(graph: BuildGraph, req: BuildRequest): (s: Step) => boolean
 }
 
 export type { FsResult, CacheKey };
+

@@ -5,7 +5,11 @@ import { parseArgs, list, str, parseKeyValues } from '../args.ts';
 import { renderError, formatDiagnostic } from '../render-error.ts';
 import { TsbuildError } from '../../util/errors.ts';
 import { parse } from '../../grammar/index.ts';
-import { compile, computeCacheKey, type BuildGraph, type CacheKey, type ContextSelector, type Step, type StepId } from '../../compiler/index.ts';
+import { existsSync } from 'node:fs';
+import { nativePlatform } from '../../util/platform.ts';
+import { openStore, openContext } from '../../cache/index.ts';
+import { defaultStoreRoot } from '../store-root.ts';
+import { compile, baseImageRefs, computeCacheKey, type ResolvedImage, type BuildGraph, type CacheKey, type ContextSelector, type Step, type StepId } from '../../compiler/index.ts';
 
 /** Content digest of the context paths a selector names (wired to cache/context by the build engine). */
 export type ContextDigestFn = (selector: ContextSelector) => Promise<string>;
@@ -101,11 +105,6 @@ export async function renderPlan(graph: BuildGraph, format: PlanFormat, contextD
   return `${out.join('\n')}\n`;
 }
 
-function nativePlatform(): { os: string; architecture: string; variant?: string } {
-  const arch = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[process.arch] ?? process.arch;
-  return arch === 'arm' ? { os: 'linux', architecture: arch, variant: 'v7' } : { os: 'linux', architecture: arch };
-}
-
 export const command: Command = {
   name: 'plan',
   summary: 'Compile a Dockerfile and print the build graph with its cache keys',
@@ -150,18 +149,30 @@ Examples:
     try {
       const df = parse(source, { file });
       const target = str(parsed.values.target);
-      const graph = compile(
-        df,
-        {
-          buildArgs: parseKeyValues(list(parsed.values['build-arg']), io.env, 'build-arg'),
-          ...(target !== undefined ? { target } : {}),
-          platform: nativePlatform(),
-          file,
-        },
-        () => undefined,
-      );
+      const options = {
+        buildArgs: parseKeyValues(list(parsed.values['build-arg']), io.env, 'build-arg'),
+        ...(target !== undefined ? { target } : {}),
+        platform: nativePlatform(),
+        file,
+      };
+      // Bases already in the local store are resolved (their config, ENV and ONBUILD apply, their digest enters the
+      // keys); anything else stays an unresolved source. plan never pulls and never creates a store.
+      const resolved = new Map<string, ResolvedImage>();
+      const root = defaultStoreRoot(io.env);
+      const store = existsSync(root) ? await openStore(root) : undefined;
+      if (store) {
+        for (const ref of baseImageRefs(df, options)) {
+          const img = await store.findImage(ref.ref);
+          if (img) resolved.set(ref.ref, { ref: ref.ref, digest: img.manifestDigest, config: img.config });
+        }
+      }
+      const graph = compile(df, options, (ref) => resolved.get(ref));
       for (const w of graph.warnings) io.stderr.write(formatDiagnostic(w, source));
-      io.stdout.write(await renderPlan(graph, format));
+      // Context content digests are computed here, at the edge, exactly as a build computes them.
+      const ctx = await openContext(contextDir, {
+        dockerfileName: fileArg !== undefined ? path.resolve(io.cwd, fileArg) : path.join(contextDir, 'Dockerfile'),
+      });
+      io.stdout.write(await renderPlan(graph, format, (sel) => ctx.digestFor(sel)));
       return 0;
     } catch (e) {
       return renderError(e, io, source);
