@@ -10,8 +10,8 @@
  *   npm exec -- node bench/lib.ts [--runs N] [--cold|--warm] [--peers tsbuild,buildkit,buildah] CONTEXT_DIR
  * Times are wall-clock milliseconds of the whole CLI process, start to exit.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -136,11 +136,23 @@ export function benchStoreRoot(): string {
   return process.env.TSBUILD_ROOT ?? path.join(os.tmpdir(), 'tsbuild-bench-store');
 }
 
+/** package.json's version and the checkout's short commit (with `+dirty` for local changes), e.g. `0.1.0 (a1b2c3d)`. */
+export function tsbuildVersion(): string {
+  const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  try {
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const dirty = git('status', '--porcelain', '--untracked-files=no') === '' ? '' : '+dirty';
+    return `${version} (${git('rev-parse', '--short', 'HEAD')}${dirty})`;
+  } catch {
+    return version;
+  }
+}
+
 /** tsbuild itself, through ./bin/tsbuild (the built CLI; run `npm run build` first). */
 export function tsbuildPeer(storeRoot = benchStoreRoot()): Peer {
   return {
     name: 'tsbuild',
-    version: 'dist',
+    version: tsbuildVersion(),
     buildCommand(contextDir, tag, mode) {
       const argv = [path.join(repoRoot, 'bin/tsbuild'), 'build', '--progress', 'plain', '--network', 'host', '-t', tag];
       if (mode === 'cold') argv.push('--no-cache');

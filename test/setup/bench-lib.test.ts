@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { comparePeers, formatTable, runCommand, summarize, timeCommand, type Peer } from '../../bench/lib.ts';
+import path from 'node:path';
+import { comparePeers, formatTable, repoRoot, runCommand, summarize, timeCommand, tsbuildPeer, type Peer } from '../../bench/lib.ts';
 
 describe('bench/lib', () => {
   it('summarize: median of odd and even counts, min, max, samples in run order', () => {
@@ -59,5 +60,17 @@ describe('bench/lib', () => {
     };
     await comparePeers('/tmp/Some-Ctx', { runs: 1, mode: 'warm', peers: [peer] });
     expect(seen).toEqual(['/tmp/Some-Ctx tsbuild-bench/some-ctx:latest warm']);
+  });
+});
+
+describe('bench/lib peers', () => {
+  it('tsbuildPeer builds through ./bin/tsbuild into the bench store, --no-cache only when cold', () => {
+    const peer = tsbuildPeer('/tmp/some-store');
+    expect(peer.version).toMatch(/^\d+\.\d+\.\d+( \([0-9a-f]+(\+dirty)?\))?$/);
+    const cold = peer.buildCommand('/ctx', 'x:1', 'cold');
+    expect(cold.argv[0]).toBe(path.join(repoRoot, 'bin/tsbuild'));
+    expect(cold.argv.slice(1)).toEqual(['build', '--progress', 'plain', '--network', 'host', '-t', 'x:1', '--no-cache', '/ctx']);
+    expect(cold.env).toEqual({ TSBUILD_ROOT: '/tmp/some-store' });
+    expect(peer.buildCommand('/ctx', 'x:1', 'warm').argv).not.toContain('--no-cache');
   });
 });
