@@ -96,10 +96,52 @@ export interface BuildRecordStep {
   /** Context selector digests by a label (e.g. the source patterns). */
   readonly contextDigests?: Readonly<Record<string, string>>;
   readonly cached: boolean;
+  /** Ids of the steps this one takes as inputs (same order as `inputKeys`). */
+  readonly inputs?: readonly string[];
+  /** Where the step came from: stage name (or index as a string), 1-based line and 1-based position in the stage. */
+  readonly origin?: { readonly stage: string; readonly stageIndex: number; readonly line: number; readonly instructionIndex: number };
+  /**
+   * The normalised definition that `definitionDigest` hashes (compiler `definitionOf`), with any value whose JSON
+   * exceeds 512 bytes replaced by `{ "digest": sha256 }`, so that `tsbuild diff --builds` can name the field that
+   * changed (an ENV entry, the argv, the base image digest...).
+   */
+  readonly definition?: unknown;
+  /**
+   * Per-file listing of what each context selector matched, keyed like `contextDigests`. Only for selectors with
+   * fewer than 10,000 entries (the record stays small); absent otherwise.
+   */
+  readonly contextFiles?: Readonly<Record<string, readonly BuildRecordContextFile[]>>;
   readonly result?: CacheResult;
   /** Wall time in milliseconds. */
   readonly durationMs?: number;
   readonly error?: string;
+}
+
+/** One context entry a step read, as recorded for `tsbuild diff --builds`. */
+export interface BuildRecordContextFile {
+  /** Path relative to the context root, `/`-separated. */
+  readonly path: string;
+  readonly type: 'file' | 'dir' | 'symlink' | 'other';
+  /** Permission bits (`& 0o7777`). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Bytes (regular files; 0 otherwise). */
+  readonly size: number;
+  readonly linkTarget?: string;
+  /** Context digest of the entry alone (metadata + content, `xxh64:`), for files and symlinks. */
+  readonly digest?: string;
+}
+
+/** The machine a build ran on, for explaining why two runners computed different keys. */
+export interface BuildRecordHost {
+  readonly hostname: string;
+  /** `linux/amd64`. */
+  readonly platform: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** The process umask (octal number), which decides the modes of files a checkout creates. */
+  readonly umask: number;
 }
 
 /** A build record (versioned; `tsbuild diff --builds` reads them). Times are ISO 8601. */
@@ -120,6 +162,7 @@ export interface BuildRecord {
   readonly image?: { readonly manifestDigest: string; readonly configDigest: string };
   readonly status: 'success' | 'failed' | 'cancelled';
   readonly error?: string;
+  readonly host?: BuildRecordHost;
   /** The graph in whatever JSON form the orchestrator chooses to keep. */
   readonly graph?: unknown;
 }

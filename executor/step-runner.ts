@@ -12,11 +12,12 @@
 import { mkdir, readdir, rename, rm, writeFile, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildGraph, CacheKey, ExecStep, FileAction, FileStep, Step, StepId } from '../compiler/graph.ts';
-import { computeCacheKey } from '../compiler/index.ts';
-import type { Store, StoredImage, LayerRef, ContextSnapshot } from '../cache/index.ts';
+import { computeCacheKey, definitionOf } from '../compiler/index.ts';
+import type { Store, StoredImage, LayerRef, ContextSnapshot, BuildRecordContextFile } from '../cache/index.ts';
 import { openContext } from '../cache/index.ts';
 import { TsbuildError } from '../util/errors.ts';
-import { digestOf, type Digest } from '../util/digest.ts';
+import { canonicalJson, digestOf, type Digest } from '../util/digest.ts';
+import { hostname } from 'node:os';
 import type { BuildRequest, OutputSpec } from './build.ts';
 import { LineTail, type ProgressSink } from './progress.ts';
 import { StepFailedError, type StepRunner, type StepOutcome } from './scheduler.ts';
@@ -63,6 +64,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
   const { store, req, graph, emit } = deps;
   const sandbox = createSandbox({ runtime: req.runtime });
   const contextDigests = new Map<StepId, string[]>();
+  const contextFiles = new Map<StepId, Array<readonly BuildRecordContextFile[] | undefined>>();
   const urlResults = new Map<StepId, FsResult>();
   let context: ContextSnapshot | undefined;
   const getContext = async (): Promise<ContextSnapshot> => {
@@ -321,6 +323,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         const ctx = await getContext();
         for (const sel of step.contextSelectors) digests.push(await ctx.digestFor(sel));
         contextDigests.set(step.id, digests);
+        contextFiles.set(step.id, await Promise.all(step.contextSelectors.map((sel) => recordFiles(ctx, sel))));
       }
       if (step.kind === 'source' && step.source.type === 'url') {
         // A URL's content is part of its key: fetch it now (BuildKit also checks the remote on every build).
@@ -403,6 +406,21 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
           inputKeys: s.inputs.map((i) => outcomes.get(i)?.key ?? ''),
           ...(o ? { cacheKey: o.key, cached: o.cached, durationMs: o.durationMs } : { cached: false }),
           ...(digests ? { contextDigests: Object.fromEntries(s.contextSelectors.map((sel, i) => [sel.include.join(' '), digests[i] ?? ''])) } : {}),
+          inputs: [...s.inputs],
+          ...(s.origin
+            ? { origin: { stage: s.origin.stage, stageIndex: s.origin.stageIndex, line: s.origin.range.start.line, instructionIndex: s.origin.instructionIndex } }
+            : {}),
+          definition: compactDefinition(definitionOf(s)),
+          ...(contextFiles.has(s.id)
+            ? {
+                contextFiles: Object.fromEntries(
+                  s.contextSelectors.flatMap((sel, i) => {
+                    const f = contextFiles.get(s.id)?.[i];
+                    return f ? [[sel.include.join(' '), f]] : [];
+                  }),
+                ),
+              }
+            : {}),
           ...(o && o.result.kind === 'fs' ? { result: { layers: o.result.layers, createdAt: new Date(started).toISOString() } } : {}),
         };
       });
@@ -418,6 +436,13 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         steps,
         image: { manifestDigest: image.manifestDigest, configDigest: image.configDigest },
         status: 'success',
+        host: {
+          hostname: hostname(),
+          platform: `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+          uid: process.getuid?.() ?? -1,
+          gid: process.getgid?.() ?? -1,
+          umask: process.umask(),
+        },
       });
     },
     async dispose() {
@@ -465,3 +490,52 @@ async function isEmptyUpper(upper: string, ignoreDirs: readonly string[]): Promi
 }
 
 export { digestOf };
+
+/** Largest JSON value kept verbatim in a record's step definition; bigger ones are kept as their digest. */
+const RECORD_VALUE_LIMIT = 512;
+
+/** The definition with big values (heredoc bodies, long scripts) replaced by `{ digest }`: records stay small. */
+function compactDefinition(v: unknown): unknown {
+  const json = canonicalJson(v ?? null);
+  if (Buffer.byteLength(json) <= RECORD_VALUE_LIMIT) return v;
+  if (Array.isArray(v)) return v.map(compactDefinition);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, compactDefinition(x)]));
+  return { digest: digestOf(json) };
+}
+
+/** Selectors matching more entries than this get no per-file listing in the record. */
+const RECORD_FILES_LIMIT = 10_000;
+
+/**
+ * Per-entry listing of what a selector reads, with each file's own context digest, so that `tsbuild diff --builds`
+ * can name the files (and the attribute: mode, owner, size, content) that changed a COPY's key.
+ */
+async function recordFiles(ctx: ContextSnapshot, sel: { readonly include: readonly string[]; readonly exclude: readonly string[] }): Promise<readonly BuildRecordContextFile[] | undefined> {
+  const matches = await ctx.files(sel);
+  const seen = new Map<string, BuildRecordContextFile>();
+  let count = 0;
+  for (const m of matches) count += m.entries.length;
+  if (count >= RECORD_FILES_LIMIT) return undefined;
+  for (const m of matches) {
+    for (const e of m.entries) {
+      if (seen.has(e.path)) continue;
+      let digest: string | undefined;
+      if (e.type === 'file' || e.type === 'symlink') {
+        // The entry alone, as a pattern: wildcard characters in its name are escaped (Go path.Match `\`).
+        const escaped = e.path.replace(/[*?[\\]/g, (c) => `\\${c}`);
+        digest = await ctx.digestFor({ include: [escaped], exclude: [] }).catch(() => undefined);
+      }
+      seen.set(e.path, {
+        path: e.path,
+        type: e.type,
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        size: e.size,
+        ...(e.linkTarget !== undefined ? { linkTarget: e.linkTarget } : {}),
+        ...(digest !== undefined ? { digest } : {}),
+      });
+    }
+  }
+  return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
