@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sampleTreeRss, type TreeRssSampler } from './proc-tree.ts';
 
 /** The repository root (bench/ is one level down). */
 export const repoRoot: string = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,6 +26,8 @@ export interface RunResult {
   readonly stdout: string;
   readonly stderr: string;
   readonly ms: number;
+  /** Peak summed RSS of the process tree in KiB, when `sampleRss` was set. */
+  readonly maxTreeRssKiB?: number;
 }
 
 export interface RunOptions {
@@ -33,6 +36,8 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Kill after this many milliseconds (SIGKILL) and fail; default 30 minutes. */
   readonly timeoutMs?: number;
+  /** Sample the child's process tree RSS (see proc-tree.ts) and report its peak. */
+  readonly sampleRss?: boolean;
 }
 
 /** Runs argv[0] with the rest as arguments, capturing output; never throws for a non-zero exit. */
@@ -46,6 +51,7 @@ export function runCommand(argv: readonly string[], opts: RunOptions = {}): Prom
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const sampler: TreeRssSampler | undefined = opts.sampleRss && child.pid !== undefined ? sampleTreeRss(child.pid) : undefined;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -58,15 +64,17 @@ export function runCommand(argv: readonly string[], opts: RunOptions = {}): Prom
     }, timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
+      sampler?.stop();
       reject(e);
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      const maxTreeRssKiB = sampler?.stop();
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
       if (timedOut) reject(new Error(`${argv.join(' ')}: timed out after ${timeoutMs} ms\n${stderr}`));
-      else resolve({ code: code ?? 128, stdout, stderr, ms });
+      else resolve({ code: code ?? 128, stdout, stderr, ms, ...(maxTreeRssKiB !== undefined ? { maxTreeRssKiB } : {}) });
     });
   });
 }
@@ -77,6 +85,8 @@ export interface Timing {
   readonly median: number;
   readonly min: number;
   readonly max: number;
+  /** Peak process-tree RSS per measured run in KiB (run order), when sampled. */
+  readonly rssKiB?: readonly number[];
 }
 
 /** Median (mean of the middle two for an even count), min and max of a non-empty sample list. */
@@ -95,6 +105,8 @@ export interface TimeOptions extends RunOptions {
   readonly warmup?: number;
   /** Called before every run, warm-up included, outside the measured time (e.g. to drop a cache). */
   readonly before?: () => Promise<void>;
+  /** Called after every successful run, warm-up included, outside the measured time (e.g. to read a build record). */
+  readonly after?: (r: RunResult, measured: boolean) => Promise<void>;
 }
 
 /** Runs a command `warmup + runs` times and summarises the measured runs; throws with its output if a run fails. */
@@ -103,15 +115,20 @@ export async function timeCommand(argv: readonly string[], opts: TimeOptions = {
   const warmup = opts.warmup ?? 0;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`timeCommand: runs must be a positive integer, got ${runs}`);
   const samples: number[] = [];
+  const rss: number[] = [];
   for (let i = 0; i < warmup + runs; i++) {
     await opts.before?.();
     const r = await runCommand(argv, opts);
     if (r.code !== 0) {
       throw new Error(`${argv.join(' ')} exited with ${r.code}\n--- stdout\n${tail(r.stdout)}\n--- stderr\n${tail(r.stderr)}`);
     }
-    if (i >= warmup) samples.push(r.ms);
+    await opts.after?.(r, i >= warmup);
+    if (i >= warmup) {
+      samples.push(r.ms);
+      if (r.maxTreeRssKiB !== undefined) rss.push(r.maxTreeRssKiB);
+    }
   }
-  return summarize(samples);
+  return rss.length > 0 ? { ...summarize(samples), rssKiB: rss } : summarize(samples);
 }
 
 function tail(s: string, lines = 40): string {

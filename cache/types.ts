@@ -165,4 +165,9 @@ export interface BuildRecord {
   readonly host?: BuildRecordHost;
   /** The graph in whatever JSON form the orchestrator chooses to keep. */
   readonly graph?: unknown;
+  /**
+   * How much of the build context this build hashed: files whose content was read (and their bytes), and files
+   * whose digest came from the stat cache. A no-op rebuild reads 0 files; after one file changed, 1.
+   */
+  readonly contextStats?: { readonly filesRead: number; readonly bytesRead: number; readonly statCacheHits: number };
 }

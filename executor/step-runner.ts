@@ -436,6 +436,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         steps,
         image: { manifestDigest: image.manifestDigest, configDigest: image.configDigest },
         status: 'success',
+        ...(context ? { contextStats: { filesRead: context.stats.filesRead, bytesRead: context.stats.bytesRead, statCacheHits: context.stats.statCacheHits } } : {}),
         host: {
           hostname: hostname(),
           platform: `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`,
