@@ -110,7 +110,8 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
     quietStep: (s) => s.kind === 'source' && s.source.type !== 'image',
   }).finally(() => runner.dispose());
 
-  const target = graph.stages[graph.target];
+  // `graph.target` is a stage index; `graph.stages` holds only the stages the target needs, so look it up by index.
+  const target = graph.stages.find((s) => s.index === graph.target);
   if (!target) throw new Error('compiled graph has no target stage');
   const last = outcomes.get(target.last);
   if (!last || last.result.kind !== 'fs') throw new Error('target stage produced no filesystem');
