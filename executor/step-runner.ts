@@ -216,7 +216,8 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
           },
         );
         if (res.exitCode !== 0) {
-          const message = `process "${step.argv.join(' ')}" did not complete successfully: exit code: ${res.exitCode}`;
+          // BuildKit quotes the command with Go's %q, which also keeps a heredoc's multi-line script on one line.
+          const message = `process ${goQuote(step.argv.join(' '))} did not complete successfully: exit code: ${res.exitCode}`;
           emit({ type: 'step-error', time: Date.now(), id: step.id, message, exitCode: res.exitCode, tail: tail.get() });
           throw new StepFailedError(step, message, { exitCode: res.exitCode, tail: tail.get() });
         }
@@ -473,6 +474,12 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
   };
 
   return runner;
+}
+
+/** A string quoted as Go's `%q` prints it (backslash escapes for quotes, backslashes and control characters). */
+function goQuote(s: string): string {
+  const named: Readonly<Record<string, string>> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\t': '\\t', '\r': '\\r', '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\v': '\\v' };
+  return `"${s.replace(/[\\"\x00-\x1f\x7f]/g, (c) => named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
 }
 
 /** True when the upperdir holds nothing but directories the sandbox copied up only to hold mount stubs. */

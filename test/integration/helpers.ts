@@ -308,3 +308,16 @@ export function runcContainers(): string[] {
 export function storeMounts(rig: Rig): string[] {
   return mountsUnder(rig.store);
 }
+
+/**
+ * The Dockerfile lines a failure excerpt marks with `>>>`, as [line number, text]. Accepts BuildKit's layout
+ * (`  3 | >>> RUN false`) and the marker-first one (` >>>   3 | RUN false`).
+ */
+export function markedLines(stderr: string): [number, string][] {
+  const out: [number, string][] = [];
+  for (const l of stderr.split('\n')) {
+    const m = /^\s*(\d+) \| >>> ?(.*)$/.exec(l) ?? /^ >>> +(\d+) \| ?(.*)$/.exec(l);
+    if (m) out.push([Number(m[1]), m[2]!]);
+  }
+  return out;
+}
