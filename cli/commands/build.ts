@@ -1,10 +1,16 @@
-import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
-import { resolve, join, basename } from 'node:path';
+import { createWriteStream, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, open, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Command, Io } from '../command.ts';
 import { parseArgs, str, list, bool, parseKeyValues, parseAttrs, type OptionSpec } from '../args.ts';
 import { TsbuildError } from '../../util/errors.ts';
 import type { ProgressEvent } from '../../executor/progress.ts';
-import { createPlainPrinter, createRawJsonPrinter } from '../progress/plain.ts';
+import { createPlainPrinter, stepLabel } from '../progress/plain.ts';
+import { createRawJsonPrinter } from '../progress/rawjson.ts';
+import { formatStepFailure } from '../progress/failure.ts';
+import { renderError } from '../render-error.ts';
 import { defaultStoreRoot } from '../store-root.ts';
 import type { BuildRequest, OutputSpec } from '../../executor/build.ts';
 
@@ -75,52 +81,78 @@ Examples:
   tsbuild -q --output type=oci,dest=image.tar .
 `,
   async run(args, io) {
-    const req = buildRequestFromArgs(args, io);
-    const { build } = await import('../../executor/build.ts');
-    const printer = choosePrinter(req.progress, io);
-    const controller = new AbortController();
-    const onSignal = (): void => controller.abort(new TsbuildError('build/interrupted', 'build interrupted', { exitCode: 130 }));
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const parsed = parseBuildArgs(args, io);
+    // Context and Dockerfile first (stdin, tar, directory): a missing Dockerfile is reported before the engine loads.
+    const prepared = await prepareContext(parsed, io);
     try {
-      const result = await build(req.request, printer.emit, controller.signal);
-      await printer.close();
-      if (req.quiet) io.stdout.write(`${result.imageId}\n`);
-      if (req.iidfile) writeFileSync(req.iidfile, result.imageId);
-      if (req.metadataFile)
-        writeFileSync(
-          req.metadataFile,
-          `${JSON.stringify(
-            {
-              'containerimage.config.digest': result.imageId,
-              'containerimage.digest': result.manifestDigest,
-              'image.name': req.request.tags.join(','),
-            },
-            null,
-            2,
-          )}\n`,
-        );
-      return 0;
-    } catch (e) {
-      await printer.close();
-      renderStepFailure(e, req.request, io);
-      throw e;
+      const request: BuildRequest = { ...parsed.request, contextDir: prepared.contextDir, dockerfile: prepared.dockerfile };
+      return await runBuild(request, parsed, io);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      await prepared.cleanup();
     }
   },
 };
 
-interface ParsedBuild {
-  request: BuildRequest;
-  progress: string;
-  quiet: boolean;
-  iidfile?: string;
-  metadataFile?: string;
+async function runBuild(request: BuildRequest, parsed: ParsedBuild, io: Io): Promise<number> {
+  const { build } = await import('../../executor/build.ts');
+  const printer = choosePrinter(parsed.progress, io);
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new TsbuildError('build/interrupted', 'build interrupted', { exitCode: 130 }));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const result = await build(request, printer.emit, controller.signal);
+    await printer.close();
+    if (parsed.quiet) io.stdout.write(`${result.imageId}\n`);
+    if (parsed.iidfile) await writeFileAtomic(resolve(io.cwd, parsed.iidfile), result.imageId);
+    if (parsed.metadataFile)
+      await writeFileAtomic(
+        resolve(io.cwd, parsed.metadataFile),
+        `${JSON.stringify(
+          {
+            'containerimage.config.digest': result.imageId,
+            'containerimage.digest': result.manifestDigest,
+            'image.name': request.tags.join(','),
+            'tsbuild.steps': { run: result.stepsRun, cached: result.stepsCached },
+            ...(result.recordId ? { 'tsbuild.build.ref': result.recordId } : {}),
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    return 0;
+  } catch (e) {
+    printer.fail(e);
+    await printer.close();
+    // rawjson keeps stderr machine-readable (its build.error line carries the error); the rest is for people.
+    if (parsed.progress === 'rawjson') return e instanceof TsbuildError ? e.exitCode : 1;
+    const report = formatStepFailure(e, request.dockerfile, printer.label);
+    io.stderr.write(report);
+    // Rendered here, with the Dockerfile text, so other errors with a position (a parse error, a missing base image)
+    // get a code frame; a failed step already showed its excerpt.
+    const withFrame = report === '' && e instanceof TsbuildError && e.file === request.dockerfile.displayName;
+    return renderError(e, io, withFrame ? request.dockerfile.text : undefined);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
-export function buildRequestFromArgs(args: readonly string[], io: Io): ParsedBuild {
+/** The build command's arguments, checked; the context and Dockerfile are read later by `prepareContext`. */
+export interface ParsedBuild {
+  /** The request without `contextDir`/`dockerfile` text (filled in by `prepareContext`). */
+  readonly request: BuildRequest;
+  /** `-`, a directory or a tar file, as given. */
+  readonly contextArg: string;
+  /** `-f` as given, or undefined for CONTEXT/Dockerfile. */
+  readonly fileArg?: string;
+  readonly progress: 'auto' | 'tty' | 'plain' | 'rawjson' | 'quiet';
+  readonly quiet: boolean;
+  readonly iidfile?: string;
+  readonly metadataFile?: string;
+}
+
+export function parseBuildArgs(args: readonly string[], io: Io): ParsedBuild {
   const { values: v, positionals } = parseArgs('build', args, specs);
   if (positionals.length !== 1)
     throw new TsbuildError('usage/context', `"tsbuild build" requires exactly 1 argument (the context), got ${positionals.length}`, {
@@ -128,21 +160,12 @@ export function buildRequestFromArgs(args: readonly string[], io: Io): ParsedBui
       suggestion: 'usage: tsbuild build [OPTIONS] CONTEXT, e.g. "tsbuild -t myimage ."',
     });
   const contextArg = positionals[0]!;
-  const contextDir = resolve(io.cwd, contextArg);
-  if (contextArg !== '-' && (!existsSync(contextDir) || !statSync(contextDir).isDirectory()))
-    throw new TsbuildError('usage/context', `unable to prepare context: path "${contextArg}" not found`, { exitCode: 1 });
   const fileArg = str(v.file);
-  let dockerfilePath: string;
-  let text: string;
-  if (fileArg === '-') {
-    dockerfilePath = '-';
-    text = readFileSync(0, 'utf8');
-  } else {
-    dockerfilePath = fileArg ? resolve(io.cwd, fileArg) : join(contextDir, 'Dockerfile');
-    if (!existsSync(dockerfilePath))
-      throw new TsbuildError('usage/dockerfile', `failed to read Dockerfile: open ${fileArg ?? join(contextArg, 'Dockerfile')}: no such file or directory`);
-    text = readFileSync(dockerfilePath, 'utf8');
-  }
+  if (contextArg === '-' && fileArg === '-')
+    throw new TsbuildError('usage/stdin', 'cannot read both the Dockerfile and the context from stdin (-f - with CONTEXT -)', {
+      exitCode: 2,
+      suggestion: 'pipe a tar of the context with the Dockerfile inside it: tar -c . | tsbuild -',
+    });
   const platform = str(v.platform);
   const native = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
   if (platform && platform !== native && platform !== 'local')
@@ -197,8 +220,8 @@ export function buildRequestFromArgs(args: readonly string[], io: Io): ParsedBui
   if (runtime !== 'runc' && runtime !== 'crun') throw new TsbuildError('usage/runtime', `invalid --runtime "${runtime}"`, { exitCode: 2, suggestion: 'use runc or crun' });
   const quiet = bool(v.quiet);
   const request: BuildRequest = {
-    contextDir,
-    dockerfile: { path: dockerfilePath, text, displayName: fileArg === '-' ? '<stdin>' : basename(dockerfilePath) === 'Dockerfile' && !fileArg ? 'Dockerfile' : (fileArg ?? 'Dockerfile') },
+    contextDir: '',
+    dockerfile: { path: '', text: '', displayName: '' },
     buildArgs: parseKeyValues(list(v['build-arg']), io.env, 'build-arg'),
     target: str(v.target),
     tags: list(v.tag),
@@ -216,61 +239,209 @@ export function buildRequestFromArgs(args: readonly string[], io: Io): ParsedBui
     runtime,
     storeRoot: defaultStoreRoot(io.env),
   };
-  return { request, progress: quiet ? 'quiet' : progress, quiet, iidfile: str(v.iidfile), metadataFile: str(v['metadata-file']) };
+  return {
+    request,
+    contextArg,
+    ...(fileArg !== undefined ? { fileArg } : {}),
+    progress: quiet ? 'quiet' : (progress as ParsedBuild['progress']),
+    quiet,
+    ...(str(v.iidfile) !== undefined ? { iidfile: str(v.iidfile)! } : {}),
+    ...(str(v['metadata-file']) !== undefined ? { metadataFile: str(v['metadata-file'])! } : {}),
+  };
+}
+
+/** The build context on disk and the Dockerfile text; `cleanup` removes what was extracted (idempotent). */
+export interface PreparedContext {
+  readonly contextDir: string;
+  readonly dockerfile: BuildRequest['dockerfile'];
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Makes CONTEXT a directory, as `docker build` accepts it:
+ * - a directory: used in place; the Dockerfile is `-f` (relative to the working directory) or CONTEXT/Dockerfile;
+ * - `-`: stdin is spooled to a temp file; a (possibly compressed) tar is extracted and is the context, anything
+ *   else is the Dockerfile and the context is empty;
+ * - a tar file (plain, gzip, bzip2, xz, zstd): extracted to a temp directory; `-f` names a path inside it.
+ * Extraction is executor/fileops' archive code: entry names that climb out, absolute symlinks and hardlinks are all
+ * contained in the temp directory.
+ */
+export async function prepareContext(p: ParsedBuild, io: Io): Promise<PreparedContext> {
+  const { contextArg, fileArg } = p;
+  const noCleanup = async (): Promise<void> => {};
+  if (contextArg !== '-') {
+    const contextDir = resolve(io.cwd, contextArg);
+    let st;
+    try {
+      st = statSync(contextDir);
+    } catch {
+      throw new TsbuildError('usage/context', `unable to prepare context: path "${contextArg}" not found`, { exitCode: 1 });
+    }
+    if (st.isDirectory()) {
+      const dockerfile = await readDockerfile(fileArg, contextArg, contextDir, io, false);
+      return { contextDir, dockerfile, cleanup: noCleanup };
+    }
+    const { detectArchive } = await import('../../executor/fileops/archive.ts');
+    const compression = st.isFile() ? await detectArchive(contextDir).catch(() => null) : null;
+    if (compression === null)
+      throw new TsbuildError('usage/context', `unable to prepare context: "${contextArg}" is neither a directory nor a tar archive`, { exitCode: 1 });
+    const tmp = await makeTemp();
+    try {
+      const dir = await extractContext(contextDir, compression, tmp.path);
+      const dockerfile = await readDockerfile(fileArg, contextArg, dir, io, true);
+      return { contextDir: dir, dockerfile, cleanup: tmp.cleanup };
+    } catch (e) {
+      await tmp.cleanup();
+      throw e;
+    }
+  }
+  const tmp = await makeTemp();
+  try {
+    const spool = join(tmp.path, 'stdin');
+    await pipeline(io.stdin, createWriteStream(spool, { flags: 'wx', mode: 0o600 }));
+    const { detectArchive } = await import('../../executor/fileops/archive.ts');
+    const size = statSync(spool).size;
+    const compression = size > 0 ? await detectArchive(spool).catch(() => null) : null;
+    if (compression !== null) {
+      const dir = await extractContext(spool, compression, tmp.path);
+      await rm(spool, { force: true });
+      const dockerfile = await readDockerfile(fileArg, contextArg, dir, io, true);
+      return { contextDir: dir, dockerfile, cleanup: tmp.cleanup };
+    }
+    if (fileArg !== undefined)
+      throw new TsbuildError('usage/stdin', `-f ${fileArg} cannot be used when the Dockerfile comes from stdin (CONTEXT -)`, {
+        exitCode: 2,
+        suggestion: 'use "tsbuild -f - DIR" for a Dockerfile on stdin with a context directory',
+      });
+    const text = readFileSync(spool, 'utf8');
+    if (text.trim() === '') throw new TsbuildError('usage/dockerfile', 'the Dockerfile read from stdin is empty', { exitCode: 1 });
+    const dir = join(tmp.path, 'context');
+    await mkdir(dir, { mode: 0o755 });
+    await rm(spool, { force: true });
+    return { contextDir: dir, dockerfile: { path: '-', text, displayName: 'Dockerfile' }, cleanup: tmp.cleanup };
+  } catch (e) {
+    await tmp.cleanup();
+    throw e;
+  }
+}
+
+async function makeTemp(): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), 'tsbuild-context-'));
+  let done = false;
+  return {
+    path,
+    cleanup: async () => {
+      if (done) return;
+      done = true;
+      await rm(path, { recursive: true, force: true });
+    },
+  };
+}
+
+async function extractContext(file: string, compression: Awaited<ReturnType<typeof import('../../executor/fileops/archive.ts').detectArchive>>, tmp: string): Promise<string> {
+  const { extractArchive } = await import('../../executor/fileops/archive.ts');
+  const dir = join(tmp, 'context');
+  await mkdir(dir, { mode: 0o755 });
+  await extractArchive(file, compression ?? 'none', dir);
+  return dir;
+}
+
+/** The Dockerfile: `-f -` (stdin), `-f PATH` (inside a tar context when relative), or CONTEXT/Dockerfile. */
+async function readDockerfile(fileArg: string | undefined, contextArg: string, contextDir: string, io: Io, fromArchive: boolean): Promise<BuildRequest['dockerfile']> {
+  if (fileArg === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of io.stdin) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+    return { path: '-', text: Buffer.concat(chunks).toString('utf8'), displayName: 'Dockerfile' };
+  }
+  let path: string;
+  if (fileArg === undefined) path = join(contextDir, 'Dockerfile');
+  else if (fromArchive && !isAbsolute(fileArg)) {
+    const { resolveInRoot } = await import('../../util/safe-path.ts');
+    path = await resolveInRoot(contextDir, fileArg, { followFinal: true });
+  } else path = resolve(io.cwd, fileArg);
+  const shown = fileArg ?? join(contextArg, 'Dockerfile');
+  let text: string;
+  try {
+    if (!statSync(path).isFile()) throw new Error('not a file');
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new TsbuildError('usage/dockerfile', `failed to read Dockerfile: open ${fromArchive && fileArg === undefined ? 'Dockerfile (in the context archive)' : shown}: no such file or directory`, {
+      exitCode: 1,
+    });
+  }
+  return { path, text, displayName: fileArg ?? 'Dockerfile' };
+}
+
+/** Writes a small file whole or not at all: temp file beside it, fsync, rename. */
+async function writeFileAtomic(file: string, data: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
 }
 
 interface Printer {
   emit: (e: ProgressEvent) => void;
+  /** Reports the error that ended the build (rawjson: a `build.error` line). */
+  fail: (e: unknown) => void;
   close: () => Promise<void>;
+  /** A step's progress label, once build-start announced it. */
+  label: (id: string) => string | undefined;
 }
 
-function choosePrinter(mode: string, io: Io): Printer {
-  const out = (s: string): void => {
+/**
+ * auto: the ink view when stderr is a terminal and CI is unset, else plain. An explicit `tty` on a non-terminal
+ * also falls back to plain: cursor movement into a pipe or a log file is garbage.
+ */
+function choosePrinter(mode: ParsedBuild['progress'], io: Io): Printer {
+  const write = (s: string): void => {
     io.stderr.write(s);
   };
-  const auto = io.stderr.isTTY && !io.env.CI ? 'tty' : 'plain';
-  const m = mode === 'auto' ? auto : mode;
-  if (m === 'quiet') return { emit: () => {}, close: async () => {} };
-  if (m === 'rawjson') return { emit: createRawJsonPrinter(out), close: async () => {} };
+  const labels = new Map<string, string>();
+  const track = (e: ProgressEvent): void => {
+    if (e.type === 'build-start') for (const s of e.steps) labels.set(s.id, stepLabel(s));
+  };
+  const label = (id: string): string | undefined => labels.get(id);
+  const terminal = io.stderr.isTTY === true && !io.env.CI;
+  const m = mode === 'auto' || mode === 'tty' ? (terminal ? 'tty' : 'plain') : mode;
+  if (m === 'quiet') return { emit: track, fail: () => {}, close: async () => {}, label };
+  if (m === 'rawjson') {
+    const p = createRawJsonPrinter(write);
+    return { emit: (e) => (track(e), p.emit(e)), fail: p.fail, close: async () => {}, label };
+  }
   if (m === 'tty') {
     // The ink view is loaded only when a terminal shows it (start-up stays lean for CI and -q).
-    let view: Printer | undefined;
+    let view: { emit: (e: ProgressEvent) => void; close: () => Promise<void> } | undefined;
     const queue: ProgressEvent[] = [];
     const ready = import('../progress/tty.tsx')
       .then((mod) => {
         view = mod.createTtyView(io);
-        for (const e of queue) view.emit(e);
       })
       .catch(() => {
-        view = { emit: createPlainPrinter(out), close: async () => {} };
-        for (const e of queue) view.emit(e);
+        view = { emit: createPlainPrinter(write), close: async () => {} };
+      })
+      .then(() => {
+        for (const e of queue.splice(0)) view!.emit(e);
       });
     return {
-      emit: (e) => (view ? view.emit(e) : queue.push(e)),
+      emit: (e) => {
+        track(e);
+        if (view) view.emit(e);
+        else queue.push(e);
+      },
+      fail: () => {},
       close: async () => {
         await ready;
         await view?.close();
       },
+      label,
     };
   }
-  return { emit: createPlainPrinter(out), close: async () => {} };
-}
-
-/** For a failed RUN: the Dockerfile excerpt with the instruction marked, the command, exit code, last lines. */
-function renderStepFailure(e: unknown, req: BuildRequest, io: Io): void {
-  const se = e as { step?: { origin?: { range: { start: { line: number; col: number }; end: { line: number; col: number } } }; description?: string }; tail?: readonly string[]; stepExitCode?: number };
-  if (!se.step?.origin) return;
-  const r = se.step.origin.range;
-  io.stderr.write(`\n------\n > ${se.step.description}:\n`);
-  for (const l of se.tail ?? []) io.stderr.write(`   ${l}\n`);
-  io.stderr.write('------\n');
-  const lines = req.dockerfile.text.split(/\r?\n/);
-  const from = Math.max(1, r.start.line - 2);
-  const to = Math.min(lines.length, r.end.line + 2);
-  io.stderr.write(`${req.dockerfile.displayName}:${r.start.line}\n`);
-  for (let l = from; l <= to; l++) {
-    const mark = l >= r.start.line && l <= r.end.line ? '>>>' : '   ';
-    io.stderr.write(` ${mark} ${String(l).padStart(3)} | ${lines[l - 1] ?? ''}\n`);
-  }
-  io.stderr.write('--------------------\n');
+  const plain = createPlainPrinter(write);
+  return { emit: (e) => (track(e), plain(e)), fail: () => {}, close: async () => {}, label };
 }

@@ -13,6 +13,9 @@ Verify the store (TSBUILD_ROOT): every blob's digest, every reference from tags 
 snapshots, and every snapshot's commit marker. Prints one line per problem and exits 1 if there is any.
 Leftovers of killed builds are not problems (the store ignores them; "tsbuild prune" removes them).
 
+Options:
+  -h, --help   Show this help
+
 Examples:
   tsbuild fsck
 `,

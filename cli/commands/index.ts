@@ -18,4 +18,27 @@ export const commands: Record<string, () => Promise<Command>> = {
   parse: async () => (await import('./parse.ts')).command,
   build: async () => (await import('./build.ts')).command,
   run: async () => (await import('./run.ts')).command,
+  diff: async () => (await import('./diff.ts')).command,
+  analyze: async () => (await import('./analyze.ts')).command,
+  builds: async () => (await import('./builds.ts')).command,
+};
+
+/**
+ * One-line summaries for `tsbuild --help`, so the command list does not import every command module (and with it
+ * chevrotain, the store, WASM): start-up stays lean. A command missing here is loaded to read its `summary`; test/cli/help.test.ts checks the two agree.
+ */
+export const summaries: Record<string, string> = {
+  build: 'Build an image from a Dockerfile (the default command)',
+  parse: 'Parse a Dockerfile and print its syntax tree',
+  plan: 'Compile a Dockerfile and print the build graph with its cache keys',
+  run: 'Run a command in a new container from an image',
+  images: 'List images in the local store',
+  inspect: 'Show detailed information on images',
+  history: 'Show the history of an image',
+  tag: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
+  rmi: 'Remove one or more images',
+  prune: 'Remove unused data from the store',
+  du: 'Show disk usage of the store',
+  fsck: 'Check the store for corruption and dangling references',
+  version: 'Show the tsbuild version',
 };

@@ -14,6 +14,9 @@ Print a JSON array describing each image, in the shape of "docker image inspect"
 Id (config digest), RepoTags, RepoDigests, Created, Author, Config, Architecture, Variant, Os, Size (sum of
 layer blobs), RootFS, Metadata, and the manifest Descriptor.
 
+Options:
+  -h, --help   Show this help
+
 Examples:
   tsbuild inspect alpine
   tsbuild inspect 1d34ffeaf190

@@ -13,6 +13,9 @@ export const command: Command = {
 Point TARGET_IMAGE at the same manifest as SOURCE_IMAGE (a name or an image ID) in the local store.
 Names are normalised as docker does ("app" is docker.io/library/app:latest).
 
+Options:
+  -h, --help   Show this help
+
 Examples:
   tsbuild tag myapp:dev myapp:1.0
   tsbuild tag 1d34ffeaf190 registry.example.com/team/app:latest

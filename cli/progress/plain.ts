@@ -106,8 +106,3 @@ export function createPlainPrinter(write: (s: string) => void): (e: ProgressEven
     }
   };
 }
-
-/** `rawjson`: one JSON object per event per line. */
-export function createRawJsonPrinter(write: (s: string) => void): (e: ProgressEvent) => void {
-  return (e) => write(`${JSON.stringify(e)}\n`);
-}
