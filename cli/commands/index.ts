@@ -21,9 +21,6 @@ export const commands: Record<string, () => Promise<Command>> = {
   diff: async () => (await import('./diff.ts')).command,
   analyze: async () => (await import('./analyze.ts')).command,
   builds: async () => (await import('./builds.ts')).command,
-  diff: async () => (await import('./diff.ts')).command,
-  analyze: async () => (await import('./analyze.ts')).command,
-  builds: async () => (await import('./builds.ts')).command,
 };
 
 /**
