@@ -41,4 +41,7 @@ export const summaries: Record<string, string> = {
   du: 'Show disk usage of the store',
   fsck: 'Check the store for corruption and dangling references',
   version: 'Show the tsbuild version',
+  diff: 'Compare two images, two builds, or the caches of two stores',
+  analyze: 'Show wasted space and layer efficiency of an image (as dive does)',
+  builds: 'List the build records kept by the store; export one',
 };
