@@ -21,6 +21,10 @@ export const commands: Record<string, () => Promise<Command>> = {
   diff: async () => (await import('./diff.ts')).command,
   analyze: async () => (await import('./analyze.ts')).command,
   builds: async () => (await import('./builds.ts')).command,
+  pull: async () => (await import('./pull.ts')).command,
+  push: async () => (await import('./push.ts')).command,
+  login: async () => (await import('./login.ts')).command,
+  logout: async () => (await import('./logout.ts')).command,
 };
 
 /**
@@ -44,4 +48,8 @@ export const summaries: Record<string, string> = {
   diff: 'Compare two images, two builds, or the caches of two stores',
   analyze: 'Show wasted space and layer efficiency of an image (as dive does)',
   builds: 'List the build records kept by the store; export one',
+  pull: 'Download an image from a registry into the local store',
+  push: 'Upload an image from the local store to a registry',
+  login: 'Log in to a registry (credentials saved in ~/.docker/config.json)',
+  logout: 'Remove saved credentials for a registry',
 };
