@@ -41,6 +41,7 @@ const specs: OptionSpec[] = [
   { name: 'runtime', type: 'string' },
   { name: 'parallelism', short: 'j', type: 'string' },
   { name: 'check', type: 'boolean' },
+  { name: 'explain', type: 'boolean' },
 ];
 
 export const command: Command = {
@@ -73,6 +74,9 @@ Options:
       --source-date-epoch N   Clamp timestamps to N (also SOURCE_DATE_EPOCH) for reproducible images
       --runtime NAME          OCI runtime for RUN: runc (default) or crun
   -j, --parallelism N         Steps run at once (default: number of cores)
+      --explain               After the build, say why each step that ran was not cached: the context files,
+                              build-arg/ENV values, base image or instruction that changed since the last build
+                              of this Dockerfile (as "tsbuild diff --builds")
       --push, --cache-from, --cache-to   Accepted; implemented by the registry issue
 
 Examples:
@@ -120,6 +124,7 @@ async function runBuild(request: BuildRequest, parsed: ParsedBuild, io: Io): Pro
           2,
         )}\n`,
       );
+    if (parsed.explain && result.recordId) await printExplanation(request.storeRoot, result.recordId, io);
     return 0;
   } catch (e) {
     printer.fail(e);
@@ -148,6 +153,8 @@ export interface ParsedBuild {
   readonly fileArg?: string;
   readonly progress: 'auto' | 'tty' | 'plain' | 'rawjson' | 'quiet';
   readonly quiet: boolean;
+  /** `--explain`: print why steps ran, against the previous build of the same Dockerfile. */
+  readonly explain?: boolean;
   readonly iidfile?: string;
   readonly metadataFile?: string;
 }
@@ -247,6 +254,7 @@ export function parseBuildArgs(args: readonly string[], io: Io): ParsedBuild {
     quiet,
     ...(str(v.iidfile) !== undefined ? { iidfile: str(v.iidfile)! } : {}),
     ...(str(v['metadata-file']) !== undefined ? { metadataFile: str(v['metadata-file'])! } : {}),
+    ...(bool(v.explain) ? { explain: true } : {}),
   };
 }
 
@@ -444,4 +452,18 @@ function choosePrinter(mode: ParsedBuild['progress'], io: Io): Printer {
   }
   const plain = createPlainPrinter(write);
   return { emit: (e) => (track(e), plain(e)), fail: () => {}, close: async () => {}, label };
+}
+
+/** `--explain`: the new record against the previous build of the same Dockerfile and context (stderr). */
+async function printExplanation(storeRoot: string, recordId: string, io: Io): Promise<void> {
+  const [{ openStore }, d] = await Promise.all([import('../../cache/index.ts'), import('../../diff/index.ts')]);
+  const store = await openStore(storeRoot);
+  const all = await store.records.list();
+  const rec = all.find((r) => r.id === recordId) ?? (await store.records.get(recordId));
+  const prev = d.previousRecord(all, rec);
+  if (!prev) {
+    io.stderr.write(`\nexplain: no earlier build of this Dockerfile is recorded: every step ran for the first time\n`);
+    return;
+  }
+  io.stderr.write(`\n${d.renderExplanation(d.explainBuilds(prev, rec))}`);
 }
