@@ -1,7 +1,7 @@
 import type { Command, Io } from '../command.ts';
 import { bool, parseArgs, str } from '../args.ts';
 import { TsbuildError } from '../../util/errors.ts';
-import { registryClient, registryHostArg, registryOptionSpecs, registryOptionsHelp } from './registry-common.ts';
+import { registryClient, registryHostArg, registryOptionSpecs, registryOptionsHelp } from './pull.ts';
 
 export const command: Command = {
   name: 'login',

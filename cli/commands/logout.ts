@@ -1,7 +1,7 @@
 import type { Command } from '../command.ts';
 import { parseArgs } from '../args.ts';
 import { TsbuildError } from '../../util/errors.ts';
-import { registryHostArg } from './registry-common.ts';
+import { registryHostArg } from './pull.ts';
 
 export const command: Command = {
   name: 'logout',

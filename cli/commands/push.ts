@@ -2,7 +2,7 @@ import type { Command } from '../command.ts';
 import { bool, parseArgs, str } from '../args.ts';
 import { defaultStoreRoot } from '../store-root.ts';
 import { TsbuildError } from '../../util/errors.ts';
-import { registryClient, registryOptionSpecs, registryOptionsHelp, shortDigest } from './registry-common.ts';
+import { registryClient, registryOptionSpecs, registryOptionsHelp, shortDigest } from './pull.ts';
 
 export const command: Command = {
   name: 'push',
