@@ -4,7 +4,7 @@ import { copyFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { busyboxBinary, busyboxRootfsDir, debianRootfsTar, examplesCacheDir } from '../helpers/bases.ts';
+import { busyboxBinary, busyboxRootfsDir, debianRootfsTar, examplesCacheDir, preparedExample } from '../helpers/bases.ts';
 import { repoRoot, requireRoot, tempDir } from '../helpers/env.ts';
 
 const run = promisify(execFile);
@@ -87,9 +87,18 @@ describe('debian base (examples/debian/prepare.sh)', () => {
 
   const member = (name: string): string => execFileSync('tar', ['-xOf', tar, name], { encoding: 'utf8' });
 
-  it('is cached in the examples cache and hard-linked into the example context', () => {
+  it('is published in the examples cache with no temp files beside it', () => {
     expect(tar).toBe(path.join(examplesCacheDir(), 'debian-bookworm-minbase.tar'));
-    expect(existsSync(`${tar}.tmp`)).toBe(false);
+    expect(readdirSync(path.dirname(tar)).filter((f) => f.includes('.tmp.'))).toEqual([]);
+  });
+
+  it('is hard-linked (or, across file systems, copied) into the example context', async () => {
+    const dir = await preparedExample('debian');
+    expect(dir).toBe(path.join(repoRoot, 'examples/debian'));
+    const inContext = statSync(path.join(dir, 'rootfs.tar'));
+    const cached = statSync(tar);
+    expect(inContext.size).toBe(cached.size);
+    if (inContext.dev === cached.dev) expect(inContext.ino).toBe(cached.ino);
   });
 
   it('is a merged-/usr bookworm minbase without device nodes or perl', () => {
