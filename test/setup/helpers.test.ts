@@ -13,7 +13,7 @@ import {
   tempDir,
   tsbuildCli,
 } from '../helpers/env.ts';
-import { expectExit } from '../helpers/cli.ts';
+import { expectExit, testStoreRoot } from '../helpers/cli.ts';
 
 describe('test/helpers/env', () => {
   it('locates the repository and the shared data beside it', () => {
@@ -84,6 +84,14 @@ describe('test/helpers/cli', () => {
     expect(r.stderr).toMatch(/unknown command "verison"/);
     expect(r.stderr).toMatch(/did you mean "tsbuild version"/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('points the CLI at the run\'s scratch store, never the machine\'s', async () => {
+    expect(process.env.TSBUILD_ROOT).toBeUndefined();
+    expect(testStoreRoot()).toBe(path.join(process.env.TSBUILD_TEST_RUN_DIR!, 'store'));
+    const r = await tsbuildCli(['images']);
+    expectExit(r, 0);
+    expect(existsSync(testStoreRoot()!)).toBe(true);
   });
 
   it('expectExit shows the output when the code differs', () => {
