@@ -30,6 +30,8 @@ export interface BuildRequest {
   readonly noCache: boolean;
   readonly noCacheFilter: readonly string[];
   readonly pull: boolean;
+  /** Push each tag to the registry its name points at after tagging (`--push`). */
+  readonly push?: boolean;
   readonly outputs: readonly OutputSpec[];
   readonly compression: 'gzip' | 'zstd' | 'none';
   readonly sourceDateEpoch?: number;
@@ -71,18 +73,18 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
     sourceDateEpoch: req.sourceDateEpoch,
   };
 
-  // Base images come from the local store first, as docker does (pulling is the registry's job).
+  // Base images come from the local store first, as docker does; what it lacks is pulled, and `--pull` asks the
+  // registry for a newer manifest even when the store has one.
+  const { BuildRegistry } = await import('../registry/build-hooks.ts');
+  const registry = new BuildRegistry();
   const resolved = new Map<string, Awaited<ReturnType<typeof store.getImage>>>();
-  for (const ref of baseImageRefs(df, options)) {
-    if (resolved.has(ref.ref)) continue;
-    const img = await store.findImage(ref.ref);
-    if (!img)
-      throw new TsbuildError(
-        'build/image-not-found',
-        `pull access denied for ${ref.ref}: repository does not exist locally and pulling is not available (build or load it first)`,
-        { file: req.dockerfile.displayName, range: ref.range },
-      );
-    resolved.set(ref.ref, img);
+  try {
+    for (const ref of baseImageRefs(df, options)) {
+      if (resolved.has(ref.ref)) continue;
+      resolved.set(ref.ref, await registry.resolveBase(store, ref.ref, { pull: req.pull, file: req.dockerfile.displayName, range: ref.range }));
+    }
+  } finally {
+    await registry.close();
   }
   const graph = compile(df, options, (ref) => {
     const img = resolved.get(ref);
@@ -117,6 +119,13 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
   if (!last || last.result.kind !== 'fs') throw new Error('target stage produced no filesystem');
   const image = await assembleImage({ store, graph, outcomes, req, resolvedImages: resolved });
   for (const tag of req.tags) await store.tagImage(tag, image.manifestDigest);
+  if (req.push) {
+    try {
+      await registry.pushTags(store, req.tags, (tag) => emit({ type: 'export', time: Date.now(), message: `pushing ${tag}` }));
+    } finally {
+      await registry.close();
+    }
+  }
   for (const out of req.outputs) {
     emit({ type: 'export', time: Date.now(), message: `exporting to ${out.type}${out.dest ? ` ${out.dest}` : ''}` });
     await runner.exportImage(image, out);

@@ -77,7 +77,8 @@ Options:
       --explain               After the build, say why each step that ran was not cached: the context files,
                               build-arg/ENV values, base image or instruction that changed since the last build
                               of this Dockerfile (as "tsbuild diff --builds")
-      --push, --cache-from, --cache-to   Accepted; implemented by the registry issue
+      --push                  Push every --tag to its registry after the build
+      --cache-from, --cache-to   Accepted; not implemented yet
 
 Examples:
   tsbuild -t mynginx examples/nginx
@@ -225,6 +226,8 @@ export function parseBuildArgs(args: readonly string[], io: Io): ParsedBuild {
   if (!Number.isInteger(parallelism) || parallelism < 1) throw new TsbuildError('usage/parallelism', `invalid --parallelism "${par}"`, { exitCode: 2 });
   const runtime = str(v.runtime) ?? io.env.TSBUILD_RUNTIME ?? 'runc';
   if (runtime !== 'runc' && runtime !== 'crun') throw new TsbuildError('usage/runtime', `invalid --runtime "${runtime}"`, { exitCode: 2, suggestion: 'use runc or crun' });
+  if (bool(v.push) && list(v.tag).length === 0)
+    throw new TsbuildError('usage/push-without-tag', '--push needs at least one --tag naming the destination', { exitCode: 2, suggestion: 'e.g. tsbuild build --push -t localhost:5000/app:1 .' });
   const quiet = bool(v.quiet);
   const request: BuildRequest = {
     contextDir: '',
@@ -236,6 +239,7 @@ export function parseBuildArgs(args: readonly string[], io: Io): ParsedBuild {
     noCache: bool(v['no-cache']),
     noCacheFilter: list(v['no-cache-filter']).flatMap((s) => s.split(',')).filter(Boolean),
     pull: bool(v.pull),
+    push: bool(v.push),
     outputs,
     compression: compression as BuildRequest['compression'],
     sourceDateEpoch,
