@@ -49,6 +49,8 @@ export type Cause =
       readonly listed: boolean;
     }
   | { readonly kind: 'parent-changed'; readonly parent: StepRef; readonly rootCauses: readonly StepRef[] }
+  /** The step now builds on a different step than it did (instructions reordered, inserted or removed before it). */
+  | { readonly kind: 'order-changed'; readonly after: StepRef; readonly wasAfter?: StepRef }
   | { readonly kind: 'cache-miss' }
   | { readonly kind: 'unknown' };
 
@@ -193,7 +195,7 @@ function fileAttributes(x: BuildRecordContextFile, y: BuildRecordContextFile): s
   if (x.type !== y.type) a.push('type');
   if (x.mode !== y.mode) a.push('mode');
   if (x.uid !== y.uid || x.gid !== y.gid) a.push('owner');
-  if (x.size !== y.size) a.push('size');
+  if (x.size !== y.size) a.push('size', 'content');
   if ((x.linkTarget ?? '') !== (y.linkTarget ?? '')) a.push('link');
   // The entry digest covers metadata and content: when it moved and nothing else did, the content did.
   // The entry digest covers metadata and content: when it moved and no recorded attribute did, the content did.
@@ -262,15 +264,24 @@ export function explainBuilds(oldRec: BuildRecord, newRec: BuildRecord): BuildEx
     causes.push(...contextCauses(o, n));
     own.set(n.id, causes);
   }
-  /** The inputs of `n` whose keys changed, as NEW steps. */
-  const changedInputs = (n: BuildRecordStep): BuildRecordStep[] => {
+  const oldById = new Map(oldRec.steps.map((s) => [s.id, s]));
+  /** Whether input `i` of `n` is a different step than input `i` of its match (the instruction moved). */
+  const movedInput = (n: BuildRecordStep, i: number): boolean => {
     const o = match.get(n.id);
-    const out: BuildRecordStep[] = [];
+    const inp = n.inputs?.[i];
+    const oldInp = o?.inputs?.[i];
+    if (!o || inp === undefined || oldInp === undefined) return false;
+    return match.get(inp)?.id !== oldInp;
+  };
+  /** The inputs of `n` whose keys changed, as NEW steps, with their index. */
+  const changedInputs = (n: BuildRecordStep): Array<{ step: BuildRecordStep; index: number }> => {
+    const o = match.get(n.id);
+    const out: Array<{ step: BuildRecordStep; index: number }> = [];
     (n.inputs ?? []).forEach((id, i) => {
       const inp = newById.get(id);
       if (!inp || !relevant(inp)) return;
       const oldKey = o?.inputKeys?.[i];
-      if (oldKey === undefined ? changedKey(inp) : oldKey !== n.inputKeys?.[i]) out.push(inp);
+      if (oldKey === undefined ? changedKey(inp) : oldKey !== n.inputKeys?.[i]) out.push({ step: inp, index: i });
     });
     return out;
   };
@@ -281,10 +292,11 @@ export function explainBuilds(oldRec: BuildRecord, newRec: BuildRecord): BuildEx
     rootsMemo.set(n.id, []);
     const mine = own.get(n.id) ?? [];
     let r: StepRef[];
-    if (mine.length > 0) r = [ref(n)];
+    const inputs = changedInputs(n);
+    if (mine.length > 0 || inputs.some((p) => movedInput(n, p.index))) r = [ref(n)];
     else {
       const seen = new Map<string, StepRef>();
-      for (const p of changedInputs(n)) for (const x of roots(p)) seen.set(x.id, x);
+      for (const p of inputs) for (const x of roots(p.step)) seen.set(x.id, x);
       r = [...seen.values()];
     }
     rootsMemo.set(n.id, r);
@@ -299,7 +311,12 @@ export function explainBuilds(oldRec: BuildRecord, newRec: BuildRecord): BuildEx
       // Same key: the step was not reused although OLD had it (pruned cache, --no-cache, another store).
       if (!n.cached && n.kind !== 'source') causes.push({ kind: 'cache-miss' });
     } else if (o) {
-      for (const p of changedInputs(n)) causes.push({ kind: 'parent-changed', parent: ref(p), rootCauses: roots(p) });
+      for (const p of changedInputs(n)) {
+        if (movedInput(n, p.index)) {
+          const was = oldById.get(match.get(n.id)!.inputs![p.index]!);
+          causes.push({ kind: 'order-changed', after: ref(p.step), ...(was ? { wasAfter: ref(was) } : {}) });
+        } else causes.push({ kind: 'parent-changed', parent: ref(p.step), rootCauses: roots(p.step) });
+      }
       if (causes.length === 0) causes.push({ kind: 'unknown' });
     }
     if (causes.length > 0) steps.push({ step: ref(n), ...(o ? { old: ref(o) } : {}), ran: !n.cached, causes });

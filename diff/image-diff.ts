@@ -36,9 +36,12 @@ export interface LayerInfo {
   readonly createdBy?: string;
 }
 
-/** A row of the side-by-side layer table (aligned on diff IDs, longest common subsequence). */
+/**
+ * A row of the side-by-side layer table (aligned on diff IDs, longest common subsequence). Between two shared
+ * layers, A's and B's differing layers are paired in order as `changed`; the surplus is `removed` / `added`.
+ */
 export interface LayerRow {
-  readonly status: 'shared' | 'removed' | 'added';
+  readonly status: 'shared' | 'changed' | 'removed' | 'added';
   readonly a?: LayerInfo;
   readonly b?: LayerInfo;
 }
@@ -98,13 +101,27 @@ export function alignLayers(a: readonly LayerInfo[], b: readonly LayerInfo[]): L
   for (let i = n - 1; i >= 0; i--)
     for (let j = m - 1; j >= 0; j--) L[i]![j] = a[i]!.diffId === b[j]!.diffId ? L[i + 1]![j + 1]! + 1 : Math.max(L[i + 1]![j]!, L[i]![j + 1]!);
   const rows: LayerRow[] = [];
+  let gapA: LayerInfo[] = [];
+  let gapB: LayerInfo[] = [];
+  const flush = (): void => {
+    for (let k = 0; k < Math.max(gapA.length, gapB.length); k++) {
+      const x = gapA[k];
+      const y = gapB[k];
+      rows.push(x && y ? { status: 'changed', a: x, b: y } : x ? { status: 'removed', a: x } : { status: 'added', b: y! });
+    }
+    gapA = [];
+    gapB = [];
+  };
   let i = 0;
   let j = 0;
   while (i < n || j < m) {
-    if (i < n && j < m && a[i]!.diffId === b[j]!.diffId) rows.push({ status: 'shared', a: a[i++]!, b: b[j++]! });
-    else if (j < m && (i >= n || L[i]![j + 1]! >= L[i + 1]![j]!)) rows.push({ status: 'added', b: b[j++]! });
-    else rows.push({ status: 'removed', a: a[i++]! });
+    if (i < n && j < m && a[i]!.diffId === b[j]!.diffId) {
+      flush();
+      rows.push({ status: 'shared', a: a[i++]!, b: b[j++]! });
+    } else if (j < m && (i >= n || L[i]![j + 1]! >= L[i + 1]![j]!)) gapB.push(b[j++]!);
+    else gapA.push(a[i++]!);
   }
+  flush();
   return rows;
 }
 

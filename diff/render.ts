@@ -31,7 +31,7 @@ export function renderImageDiff(d: ImageDiff): string {
   out += '\nLayers:\n';
   const rows: string[][] = [['', 'A', 'SIZE', 'B', 'SIZE', 'CREATED BY']];
   for (const r of d.layers) {
-    const mark = r.status === 'shared' ? '=' : r.status === 'added' ? '+' : '-';
+    const mark = r.status === 'shared' ? '=' : r.status === 'changed' ? '~' : r.status === 'added' ? '+' : '-';
     rows.push([
       mark,
       r.a ? `${r.a.index}: ${shortId(r.a.diffId)}` : '',
@@ -129,15 +129,17 @@ function renderCause(c: Cause, hostUmask: string | undefined): string {
             if (a === 'size') return `size ${f.old!.size} -> ${f.new!.size}`;
             if (a === 'link') return `link ${f.old!.linkTarget ?? ''} -> ${f.new!.linkTarget ?? ''}`;
             if (a === 'type') return `type ${f.old!.type} -> ${f.new!.type}`;
-            return `content ${f.old!.digest ?? '?'} -> ${f.new!.digest ?? '?'}`;
+            return 'content';
           });
-          s += `\n      modified ${f.path}: ${attrs.join('; ')}`;
+          s += `\n      modified ${f.path}: ${attrs.join('; ')} (${f.old!.digest ?? '?'} -> ${f.new!.digest ?? '?'})`;
         }
       }
       return s;
     }
     case 'parent-changed':
       return `parent step changed: ${stepName(c.parent)}${c.rootCauses.length > 0 && !(c.rootCauses.length === 1 && c.rootCauses[0]!.id === c.parent.id) ? ` (first cause: ${c.rootCauses.map(stepName).join('; ')})` : ''}`;
+    case 'order-changed':
+      return `instructions reordered: now runs after ${stepName(c.after)}${c.wasAfter ? `, was after ${stepName(c.wasAfter)}` : ''}`;
     case 'cache-miss':
       return 'same cache key as the old build: the cached result was not available (pruned, --no-cache, or another store)';
     case 'unknown':

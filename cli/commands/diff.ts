@@ -16,7 +16,7 @@ export const command: Command = {
        tsbuild diff --caches STORE_A [STORE_B]
 
 Compare two images: config differences (env, cmd, entrypoint, user, ports, labels, ...), the layer table side
-by side (= shared, - only in A, + only in B) and file-level changes of the stacked file systems (A added, D
+by side (= shared, ~ differs, - only in A, + only in B) and file-level changes of the stacked file systems (A added, D
 removed, M modified with the attributes that differ: type, mode, owner, size, content, link, xattrs). Layers are
 streamed: memory does not grow with image size.
 
