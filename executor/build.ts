@@ -13,6 +13,7 @@ import type { ProgressSink, StepInfo } from './progress.ts';
 import { schedule } from './scheduler.ts';
 import { createStepRunner, type FsResult } from './step-runner.ts';
 import { assembleImage } from './assemble.ts';
+import { span } from './trace.ts';
 
 export interface OutputSpec {
   readonly type: 'oci' | 'docker' | 'local' | 'tar' | 'image';
@@ -57,13 +58,13 @@ export interface BuildResult {
 
 export async function build(req: BuildRequest, emit: ProgressSink, signal?: AbortSignal): Promise<BuildResult> {
   const started = Date.now();
-  const [{ parse }, { compile, baseImageRefs }, { openStore }] = await Promise.all([
+  const [{ parse }, { compile, baseImageRefs }, { openStore }] = await span('build.imports', () => Promise.all([
     import('../grammar/index.ts'),
     import('../compiler/index.ts'),
     import('../cache/index.ts'),
-  ]);
+  ]));
   const df = parse(req.dockerfile.text, { file: req.dockerfile.displayName });
-  const store = await openStore(req.storeRoot);
+  const store = await span('build.open-store', () => openStore(req.storeRoot));
   const platform = nativePlatform();
   const options = {
     buildArgs: req.buildArgs,
@@ -104,20 +105,20 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
   async function runBuild(): Promise<BuildResult> {
   const runner = await createStepRunner({ store, req, graph, emit, resolvedImages: resolved });
   const bypass = cacheBypass(graph, req);
-  const outcomes = await schedule(graph, runner, {
+  const outcomes = await span('build.schedule', () => schedule(graph, runner, {
     parallelism: req.parallelism ?? availableParallelism(),
     emit,
     signal,
     bypassCache: bypass,
     quietStep: (s) => s.kind === 'source' && s.source.type !== 'image',
-  }).finally(() => runner.dispose());
+  })).finally(() => runner.dispose());
 
   // `graph.target` is a stage index; `graph.stages` holds only the stages the target needs, so look it up by index.
   const target = graph.stages.find((s) => s.index === graph.target);
   if (!target) throw new Error('compiled graph has no target stage');
   const last = outcomes.get(target.last);
   if (!last || last.result.kind !== 'fs') throw new Error('target stage produced no filesystem');
-  const image = await assembleImage({ store, graph, outcomes, req, resolvedImages: resolved });
+  const image = await span('build.assemble', () => assembleImage({ store, graph, outcomes, req, resolvedImages: resolved }));
   for (const tag of req.tags) await store.tagImage(tag, image.manifestDigest);
   if (req.push) {
     try {
@@ -139,7 +140,7 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
     else stepsRun++;
   }
   const durationMs = Date.now() - started;
-  const recordId = await runner.writeRecord({ outcomes, image, durationMs, started });
+  const recordId = await span('build.record', () => runner.writeRecord({ outcomes, image, durationMs, started }));
   emit({
     type: 'build-done',
     time: Date.now(),

@@ -30,6 +30,7 @@ import { copy, makeDir, makeFile, fetchUrl } from './fileops/index.ts';
 import { writeLayer } from './layer/index.ts';
 import { imageLayers, layerSnapshot } from './layer-snapshots.ts';
 import type { AssembledImage } from './assemble.ts';
+import { span } from './trace.ts';
 import { exportOciArchive, exportDockerArchive, exportLocal, exportFsTar, type ExportImage } from './export/export.ts';
 
 /** What a step leaves behind for the steps that use it. */
@@ -118,25 +119,27 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
     try {
       const upper = join(tmp, 'upper');
       await Promise.all(['upper', 'work', 'root'].map((d) => mkdir(join(tmp, d))));
-      const snap = await prepareSnapshot({ lowerDirs: await lowerDirsOf(parent), upperDir: upper, workDir: join(tmp, 'work'), target: join(tmp, 'root') });
+      const snap = await span('step.mount', async () =>
+        prepareSnapshot({ lowerDirs: await lowerDirsOf(parent), upperDir: upper, workDir: join(tmp, 'work'), target: join(tmp, 'root') }),
+      );
       if (snap.kind !== 'overlay')
         throw new TsbuildError('build/no-overlay', 'overlayfs is not available here; tsbuild needs it to capture a step\'s changes (copy-based diffing is not implemented yet)');
       let excludes: { excludePaths?: readonly string[]; ignoreDirs?: readonly string[] };
       try {
-        excludes = await work(snap.target);
+        excludes = await span('step.work', () => work(snap.target));
       } finally {
-        await snap.release();
+        await span('step.unmount', () => snap.release());
       }
       if (await isEmptyUpper(upper, excludes.ignoreDirs ?? [])) return { kind: 'fs', layers: parent, produced: false };
       const out = store.tempFile('layer');
-      const blob = await writeLayer({
+      const blob = await span('step.write-layer', () => writeLayer({
         upperDir: upper,
         out,
         compression: req.compression,
         ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
         ...(excludes.excludePaths ? { excludePaths: excludes.excludePaths } : {}),
-      });
-      await store.blobs.ingest(out, blob.digest);
+      }));
+      await span('step.ingest', () => store.blobs.ingest(out, blob.digest));
       const layer: LayerRef = { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType };
       // Keep the upperdir as the layer's snapshot (unless another build already made the same one).
       const id = `diff:${blob.diffId}`;
@@ -145,7 +148,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         try {
           await rm(prep.dir, { recursive: true, force: true });
           await rename(upper, prep.dir);
-          await prep.commit({ diffId: blob.diffId, digest: blob.digest, step: step.description });
+          await span('step.snapshot-commit', () => prep.commit({ diffId: blob.diffId, digest: blob.digest, step: step.description }));
         } catch (e) {
           await prep.abort();
           throw e;
@@ -162,7 +165,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
     if (parent.kind !== 'fs') throw new Error(`RUN on a non-filesystem input ${step.rootfs}`);
     const tail = new LineTail(20);
     return withLayer(step, parent.layers, async (root) => {
-      const user = await resolveUser(root, step.user === '' ? 'root' : step.user).catch((e: unknown) => {
+      const user = await span('exec.resolve-user', () => resolveUser(root, step.user === '' ? 'root' : step.user)).catch((e: unknown) => {
         throw new StepFailedError(step, e instanceof Error ? e.message : String(e), { cause: e });
       });
       const scratch = await store.tempDir('mounts');
@@ -190,7 +193,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
       }
       const network = step.network === 'default' ? (req.network === 'none' ? 'none' : 'host') : step.network;
       try {
-        const res = await sandbox.run(
+        const res = await span('exec.sandbox-run', () => sandbox.run(
           {
             rootfs: root,
             argv: [...step.argv],
@@ -214,7 +217,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
             },
             signal,
           },
-        );
+        ));
         if (res.exitCode !== 0) {
           // BuildKit quotes the command with Go's %q, which also keeps a heredoc's multi-line script on one line.
           const message = `process ${goQuote(step.argv.join(' '))} did not complete successfully: exit code: ${res.exitCode}`;
@@ -321,10 +324,10 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
     async key(step, inputKeys) {
       const digests: string[] = [];
       if (step.contextSelectors.length > 0) {
-        const ctx = await getContext();
-        for (const sel of step.contextSelectors) digests.push(await ctx.digestFor(sel));
+        const ctx = await span('context.open', getContext);
+        for (const sel of step.contextSelectors) digests.push(await span('context.digest', () => ctx.digestFor(sel)));
         contextDigests.set(step.id, digests);
-        contextFiles.set(step.id, await Promise.all(step.contextSelectors.map((sel) => recordFiles(ctx, sel))));
+        contextFiles.set(step.id, await span('context.record-files', () => Promise.all(step.contextSelectors.map((sel) => recordFiles(ctx, sel)))));
       }
       if (step.kind === 'source' && step.source.type === 'url') {
         // A URL's content is part of its key: fetch it now (BuildKit also checks the remote on every build).
@@ -355,7 +358,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         r = s;
       } else {
         // One process computes a given key at a time; whoever waited reuses the result (CI runners share stores).
-        const release = await store.lock(`step-${key.replace(/[^a-z0-9]/gi, '').slice(-64)}`, { signal, purpose: step.description });
+        const release = await span('step.lock', () => store.lock(`step-${key.replace(/[^a-z0-9]/gi, '').slice(-64)}`, { signal, purpose: step.description }));
         try {
           const hit = req.noCache ? undefined : await store.cacheIndex.get(key);
           if (hit) r = { kind: 'fs', layers: hit.layers, produced: hit.meta?.produced === true };
@@ -425,7 +428,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
           ...(o && o.result.kind === 'fs' ? { result: { layers: o.result.layers, createdAt: new Date(started).toISOString() } } : {}),
         };
       });
-      await context?.save();
+      await span('context.save', async () => context?.save());
       return store.records.write({
         startedAt: new Date(started).toISOString(),
         finishedAt: new Date(started + durationMs).toISOString(),

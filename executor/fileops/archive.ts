@@ -30,7 +30,9 @@ export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
 
 // Both decoders are CommonJS whose named exports Node's ESM loader cannot see: load them through require.
 const require = createRequire(import.meta.url);
-const { XzReadableStream } = require('xz-decompress') as typeof import('xz-decompress');
+// Loaded on first use: most builds never unpack an xz archive and start-up should not pay for the decoder.
+let xzModule: typeof import('xz-decompress') | undefined;
+const xzDecompress = (): typeof import('xz-decompress') => (xzModule ??= require('xz-decompress') as typeof import('xz-decompress'));
 
 /** Detects the compression of `head` (the first bytes of a file) by magic number, as Docker's DetectCompression. */
 export function detectCompression(head: Uint8Array): Compression {
@@ -51,7 +53,7 @@ export function decompressedStream(file: string, compression: Compression): Read
   if (compression === 'none') return raw;
   let out: Readable;
   if (compression === 'xz') {
-    out = Readable.fromWeb(new XzReadableStream(Readable.toWeb(raw) as ReadableStream<Uint8Array>) as import('node:stream/web').ReadableStream);
+    out = Readable.fromWeb(new (xzDecompress().XzReadableStream)(Readable.toWeb(raw) as ReadableStream<Uint8Array>) as import('node:stream/web').ReadableStream);
   } else {
     const decoder: Duplex =
       compression === 'gzip'

@@ -10,7 +10,6 @@ import { chmod, rename, rm, utimes } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fetch } from 'undici';
 import { TsbuildError } from '../../util/errors.ts';
 import { tempName } from './fs-write.ts';
 
@@ -68,6 +67,8 @@ export async function fetchUrl(url: string, opts: FetchUrlOptions): Promise<Fetc
   }
   let res;
   try {
+    // undici is loaded here, not at start-up: it is ~40 modules that only ADD <url> needs.
+    const { fetch } = await import('undici');
     res = await fetch(url, { redirect: 'follow', ...(opts.signal ? { signal: opts.signal } : {}) });
   } catch (e) {
     const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
