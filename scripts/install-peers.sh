@@ -19,20 +19,12 @@ for a in "$@"; do
     *) echo "install-peers.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
-say() { printf '\033[1mpeers:\033[0m %s\n' "$*" >&2; }
-die() { printf 'peers: error: %s\n' "$*" >&2; exit 1; }
+tag=peers
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 [ "$(id -u)" = 0 ] || die "run as root"
 
-missing=()
-for p in docker.io buildah; do
-  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  say "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install_missing docker.io buildah
 
 # This machine has a standalone Docker 28 CLI in /usr/local/bin, which needs the buildx plugin for BuildKit (not
 # packaged in bookworm); the docker.io package's own 20.10 client has BuildKit built in (DOCKER_BUILDKIT=1).
@@ -63,15 +55,15 @@ examples/debian/prepare.sh >/dev/null
 docker_has() { docker image inspect "$1" >/dev/null 2>&1; }
 buildah_has() { buildah inspect --type image "$1" >/dev/null 2>&1; }
 for pair in busybox:latest=examples/busybox debian:bookworm=examples/debian; do
-  tag=${pair%%=*}
+  image=${pair%%=*}
   dir=${pair#*=}
-  if [ "$rebuild" = 1 ] || ! docker_has "$tag"; then
-    say "docker: building $tag from $dir"
-    DOCKER_BUILDKIT=1 docker build -q -t "$tag" "$dir" >/dev/null
+  if [ "$rebuild" = 1 ] || ! docker_has "$image"; then
+    say "docker: building $image from $dir"
+    DOCKER_BUILDKIT=1 docker build -q -t "$image" "$dir" >/dev/null
   fi
-  if [ "$rebuild" = 1 ] || ! buildah_has "docker.io/library/$tag"; then
-    say "buildah: building docker.io/library/$tag from $dir"
-    buildah bud --quiet --isolation oci -t "docker.io/library/$tag" "$dir" >/dev/null
+  if [ "$rebuild" = 1 ] || ! buildah_has "docker.io/library/$image"; then
+    say "buildah: building docker.io/library/$image from $dir"
+    buildah bud --quiet --isolation oci -t "docker.io/library/$image" "$dir" >/dev/null
   fi
 done
 say "peers ready: docker (BuildKit) and buildah, with busybox:latest and debian:bookworm"

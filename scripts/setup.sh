@@ -23,8 +23,9 @@ for a in "$@"; do
   esac
 done
 
-say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
-die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+tag=setup
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "run as root (tsbuild's sandboxes, overlay mounts and apt all need it)"
 
@@ -35,19 +36,7 @@ packages=(
   runc crun busybox-static mmdebstrap skopeo umoci podman buildah docker-registry tmux openssl apache2-utils
   curl xz-utils bzip2 zstd attr ca-certificates uidmap git file
 )
-missing=()
-for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [ "$status" = "install ok installed" ] || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  say "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  say "system packages present"
-fi
+apt_install_missing "${packages[@]}"
 
 # --- podman / buildah ------------------------------------------------------------------------------------------
 # What this host needs, found by trial (`podman run` of a busybox image imported with `podman import`):

@@ -70,7 +70,7 @@ describe('README and CI', () => {
   });
 
   it('the shell scripts pass bash -n', () => {
-    for (const s of ['scripts/setup.sh', 'scripts/demo.sh', 'scripts/install-peers.sh', 'examples/busybox/prepare.sh', 'examples/debian/prepare.sh', '.ci/run']) {
+    for (const s of ['scripts/lib.sh', 'scripts/setup.sh', 'scripts/demo.sh', 'scripts/install-peers.sh', 'examples/busybox/prepare.sh', 'examples/debian/prepare.sh', '.ci/run']) {
       execFileSync('bash', ['-n', path.join(repoRoot, s)]);
     }
   });
