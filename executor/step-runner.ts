@@ -319,6 +319,25 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
     }
   };
 
+  /**
+   * COPY --link (a file step with a linkBase and no rootfs) makes its layer on an empty root, so, as with BuildKit's
+   * MergeOp, neither its key nor its cache entry may depend on the stage below: the key leaves the base out, the
+   * entry holds only the linked layers, and a hit is stacked on whatever base this build has.
+   */
+  const linkBaseOf = (step: Step): StepId | undefined => (step.kind === 'file' && step.rootfs === undefined ? step.linkBase : undefined);
+  const linkStack = (step: Step, layers: readonly LayerRef[]): readonly LayerRef[] => {
+    const base = linkBaseOf(step);
+    if (base === undefined) return layers;
+    const below = fsOf(base);
+    return below.kind === 'fs' ? [...below.layers, ...layers] : layers;
+  };
+  const linkOwn = (step: Step, layers: readonly LayerRef[]): readonly LayerRef[] => {
+    const base = linkBaseOf(step);
+    if (base === undefined) return layers;
+    const below = fsOf(base);
+    return below.kind === 'fs' ? layers.slice(below.layers.length) : layers;
+  };
+
   const runner: RealStepRunner = {
     contextDigests,
     async key(step, inputKeys) {
@@ -345,7 +364,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         r = await sourceResult(step);
       } else {
         const hit = await store.cacheIndex.get(key);
-        if (hit) r = { kind: 'fs', layers: hit.layers, produced: hit.meta?.produced === true };
+        if (hit) r = { kind: 'fs', layers: linkStack(step, hit.layers), produced: hit.meta?.produced === true };
       }
       if (r) results.set(step.id, r);
       return r;
@@ -361,10 +380,10 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         const release = await span('step.lock', () => store.lock(`step-${key.replace(/[^a-z0-9]/gi, '').slice(-64)}`, { signal, purpose: step.description }));
         try {
           const hit = req.noCache ? undefined : await store.cacheIndex.get(key);
-          if (hit) r = { kind: 'fs', layers: hit.layers, produced: hit.meta?.produced === true };
+          if (hit) r = { kind: 'fs', layers: linkStack(step, hit.layers), produced: hit.meta?.produced === true };
           else {
             r = step.kind === 'exec' ? await runExec(step, signal) : await runFile(step, signal);
-            if (r.kind === 'fs') await store.cacheIndex.put(key, { layers: r.layers, createdAt: new Date().toISOString(), meta: { produced: r.produced } });
+            if (r.kind === 'fs') await store.cacheIndex.put(key, { layers: linkOwn(step, r.layers), createdAt: new Date().toISOString(), meta: { produced: r.produced } });
           }
         } finally {
           await release();
@@ -476,7 +495,30 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
     }
   };
 
-  return runner;
+  // A key is computed before its step starts; failing there (a COPY source missing from the context, an ADD URL
+  // that cannot be fetched or does not match its --checksum) is the instruction's failure and is reported at its
+  // position, with the Dockerfile excerpt, like a failing RUN. URL sources borrow the position of the ADD using them.
+  const computeKey = runner.key;
+  const keyFailure = (step: Step, e: unknown): unknown => {
+    if (e instanceof StepFailedError) return e;
+    const at = step.origin ? step : [...graph.steps.values()].find((s) => s.origin !== undefined && s.inputs.includes(step.id));
+    if (!at) return e;
+    const message = e instanceof Error ? e.message : String(e);
+    emit({ type: 'step-error', time: Date.now(), id: at.id, message, tail: [] });
+    return new StepFailedError(at, message, { cause: e });
+  };
+  return {
+    ...runner,
+    async key(step, inputKeys) {
+      const base = linkBaseOf(step);
+      const keys = base === undefined ? inputKeys : inputKeys.map((k, i) => (step.inputs[i] === base ? ('link' as CacheKey) : k));
+      try {
+        return await computeKey(step, keys);
+      } catch (e) {
+        throw keyFailure(step, e);
+      }
+    },
+  };
 }
 
 /** A string quoted as Go's `%q` prints it (backslash escapes for quotes, backslashes and control characters). */
