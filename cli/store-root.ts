@@ -1,9 +1,2 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-
-/** TSBUILD_ROOT, else /var/lib/tsbuild for root, else ~/.local/share/tsbuild (XDG_DATA_HOME honoured). */
-export function defaultStoreRoot(env: NodeJS.ProcessEnv): string {
-  if (env.TSBUILD_ROOT) return env.TSBUILD_ROOT;
-  if (process.getuid?.() === 0) return '/var/lib/tsbuild';
-  return join(env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'), 'tsbuild');
-}
+/** The store location rule lives in util/ so the library entry (index.ts) shares it without importing cli/. */
+export { defaultStoreRoot } from '../util/store-root.ts';
