@@ -222,9 +222,19 @@ async function pushBlob(ctx: PushCtx, b: { digest: Digest; size: number }): Prom
       if (opts.signal?.aborted || failures >= maxResumes) throw uploadInterrupted(ctx, b, offset, e);
       failures++;
       const st = await uploadStatus(ctx, location);
-      if (!st) throw uploadInterrupted(ctx, b, offset, e);
-      ({ location, offset } = st);
-      resumed = true;
+      if (st) {
+        ({ location, offset } = st);
+        resumed = offset > 0;
+      } else {
+        // The distribution registry binds each upload URL to an offset; a PATCH torn mid-body leaves more bytes
+        // than the last URL promises, and the session cannot be continued. Start a new one.
+        const res = await opts.client.send(ep, { method: 'POST', path: `/v2/${dest.path}/blobs/uploads/`, scopes: ctx.scopes, headers: { 'content-length': '0' }, ...sig });
+        await res.body.dump().catch(() => {});
+        if (res.status !== 202) throw uploadInterrupted(ctx, b, offset, e);
+        location = uploadLocation(ep, res, 'restarting an upload');
+        offset = 0;
+        resumed = false;
+      }
       await writeFileAtomic(stateFile, JSON.stringify({ location, host: dest.domain, repository: dest.path, digest: b.digest } satisfies UploadState));
       progress?.({ type: 'blob', ...b, status: 'resuming', offset });
       continue;
@@ -232,8 +242,7 @@ async function pushBlob(ctx: PushCtx, b: { digest: Digest; size: number }): Prom
     await res.body.dump().catch(() => {});
     if (res.status !== 202) throw await pushError(res, ctx, `uploading bytes ${start}-${end} of ${b.digest}`);
     location = uploadLocation(ep, res, 'uploading a chunk');
-    const range = parseRange(header(res.headers, 'range'));
-    offset = range !== undefined ? range + 1 : end + 1;
+    offset = nextOffset(header(res.headers, 'range')) ?? end + 1;
     await writeFileAtomic(stateFile, JSON.stringify({ location, host: dest.domain, repository: dest.path, digest: b.digest } satisfies UploadState));
   }
   await finishUpload(ctx, location, b, undefined, 0);
@@ -243,10 +252,15 @@ async function pushBlob(ctx: PushCtx, b: { digest: Digest; size: number }): Prom
   return outcome;
 }
 
-/** `0-1234` → 1234 (the last byte the registry has). */
-function parseRange(h: string | undefined): number | undefined {
+/**
+ * The next offset from a `Range: 0-N` answer (N = last byte held). The distribution registry also answers `0-0`
+ * for an empty upload, so `0-0` is read as nothing received: re-sending one byte is harmless, skipping one is not.
+ */
+function nextOffset(h: string | undefined): number | undefined {
   const m = /^(?:bytes=)?0-(\d+)$/.exec(h ?? '');
-  return m ? Number(m[1]) : undefined;
+  if (!m) return undefined;
+  const last = Number(m[1]);
+  return last === 0 ? 0 : last + 1;
 }
 
 function uploadLocation(ep: Endpoint, res: RegistryResponse, what: string): string {
@@ -265,9 +279,8 @@ async function uploadStatus(ctx: PushCtx, location: string): Promise<{ location:
   }
   await res.body.dump().catch(() => {});
   if (res.status !== 204 && res.status !== 200) return undefined;
-  const last = parseRange(header(res.headers, 'range'));
   const loc = header(res.headers, 'location');
-  return { location: loc ? resolveUrl(ctx.ep, loc) : location, offset: last !== undefined ? last + 1 : 0 };
+  return { location: loc ? resolveUrl(ctx.ep, loc) : location, offset: nextOffset(header(res.headers, 'range')) ?? 0 };
 }
 
 async function finishUpload(ctx: PushCtx, location: string, b: { digest: Digest; size: number }, body: (() => Readable) | undefined, length: number): Promise<void> {

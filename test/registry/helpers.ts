@@ -202,8 +202,13 @@ export interface ProxyMode {
   readonly cutBlobAfter?: number;
   /** Destroy the connection after this many bytes of a PATCH request body reached the registry. */
   readonly cutPatchAfter?: number;
+  /** Let this many PATCH requests through untouched before cutting. */
+  readonly cutPatchSkip?: number;
   /** How many cuts to perform before passing everything through; default unlimited. */
   readonly cutTimes?: number;
+  /** Answer the first `failCount` requests with this status (503, 429) without forwarding them. */
+  readonly failStatus?: number;
+  readonly failCount?: number;
 }
 
 /** An HTTP proxy in front of a plain registry at `target` (`127.0.0.1:PORT`), rewriting Location headers. */
@@ -211,6 +216,8 @@ export async function startProxy(target: string, mode: ProxyMode = {}): Promise<
   const [thost, tport] = target.split(':') as [string, string];
   const requests: ProxyRequestLog[] = [];
   let cuts = 0;
+  let failed = 0;
+  let patches = 0;
   const state: { mode: ProxyMode } = { mode };
   const cutAllowed = (): boolean => state.mode.cutTimes === undefined || cuts < state.mode.cutTimes;
   const server = http.createServer((req, res) => {
@@ -221,6 +228,13 @@ export async function startProxy(target: string, mode: ProxyMode = {}): Promise<
       ...(req.headers['content-range'] ? { contentRange: String(req.headers['content-range']) } : {}),
       ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
     });
+    if (state.mode.failStatus !== undefined && failed < (state.mode.failCount ?? 0)) {
+      failed++;
+      req.resume();
+      res.writeHead(state.mode.failStatus, { 'retry-after': '0', 'content-type': 'application/json' });
+      res.end('{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}');
+      return;
+    }
     const up = http.request({ host: thost, port: Number(tport), method: req.method, path: req.url, headers: { ...req.headers, host: target } }, (upRes) => {
       const headers = { ...upRes.headers };
       const selfHost = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
@@ -251,7 +265,8 @@ export async function startProxy(target: string, mode: ProxyMode = {}): Promise<
     });
     up.on('error', () => res.socket?.destroy());
     let received = 0;
-    const cutPatch = req.method === 'PATCH' && state.mode.cutPatchAfter !== undefined && cutAllowed() ? state.mode.cutPatchAfter : undefined;
+    const patchIndex = req.method === 'PATCH' ? patches++ : -1;
+    const cutPatch = req.method === 'PATCH' && state.mode.cutPatchAfter !== undefined && cutAllowed() && patchIndex >= (state.mode.cutPatchSkip ?? 0) ? state.mode.cutPatchAfter : undefined;
     req.on('data', (c: Buffer) => {
       if (cutPatch !== undefined && received + c.length > cutPatch) {
         up.write(c.subarray(0, Math.max(0, cutPatch - received)));
@@ -278,6 +293,8 @@ export async function startProxy(target: string, mode: ProxyMode = {}): Promise<
     set mode(m: ProxyMode) {
       state.mode = m;
       cuts = 0;
+      failed = 0;
+      patches = 0;
     },
     stop: () =>
       new Promise<void>((resolve) => {
