@@ -83,6 +83,12 @@ Examples:
     }
     if (positionals.length !== 2)
       throw new TsbuildError('usage/missing-argument', `"tsbuild diff" requires exactly 2 images, got ${positionals.length}`, { exitCode: 2, suggestion: 'usage: tsbuild diff IMAGE_A IMAGE_B' });
+    const layerArg = str(values.layer);
+    let layer: number | undefined;
+    if (layerArg !== undefined) {
+      layer = Number(layerArg);
+      if (!/^\d+$/.test(layerArg)) throw new TsbuildError('usage/layer', `invalid --layer "${layerArg}": a 0-based layer index`, { exitCode: 2 });
+    }
     const deps = { store: getStore, cwd: io.cwd };
     const a = await d.openImage(positionals[0]!, deps);
     const b = await d.openImage(positionals[1]!, deps);
@@ -90,12 +96,6 @@ Examples:
       const r = await d.semanticCompare(a, b);
       out(d.renderSemantic(r, a.label, b.label), r);
       return r.equal ? 0 : 1;
-    }
-    const layerArg = str(values.layer);
-    let layer: number | undefined;
-    if (layerArg !== undefined) {
-      layer = Number(layerArg);
-      if (!/^\d+$/.test(layerArg)) throw new TsbuildError('usage/layer', `invalid --layer "${layerArg}": a 0-based layer index`, { exitCode: 2 });
     }
     const r = await d.diffImages(a, b, { timestamps: bool(values.timestamps), ...(layer !== undefined ? { layer } : {}) });
     out(d.renderImageDiff(r), r);
