@@ -1,0 +1,632 @@
+/**
+ * A structural POSIX/bash parser for RUN commands: lists, and-or chains, pipelines, simple commands (assignments,
+ * words, redirections), subshells, brace groups, if/for/while/until/case, function definitions, command
+ * substitutions (parsed recursively) and `sh -c '...'` scripts.
+ *
+ * Why our own: sh-syntax (mvdan/sh in WASM) is the syntax authority (it validates every RUN and its statement
+ * boundaries are cross-checked against this parser in the tests), but its JSON tree stops at statements: command
+ * words are not exported. Rules need argv with exact offsets, so this parser produces them. It never throws: a
+ * script it cannot follow still yields every command it could read.
+ *
+ * Offsets are 0-based UTF-16 indexes into the script given to {@link parseShell} (plus `base`).
+ */
+
+/** One shell word. */
+export interface ShWord {
+  /** The word as written (quotes and escapes kept). */
+  readonly raw: string;
+  /** Quote removal applied; expansions (`$X`, `$(…)`, backticks) kept as written. */
+  readonly value: string;
+  /** True when the word contains an expansion whose value is unknown statically. */
+  readonly dynamic: boolean;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A redirection: `>`, `>>`, `2>&1`, `<<EOF`, ... */
+export interface ShRedirect {
+  readonly op: string;
+  readonly target?: ShWord;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A simple command with its context. */
+export interface ShCommand {
+  /** `NAME=value` prefixes. */
+  readonly assignments: readonly ShWord[];
+  /** argv; `words[0]` is the command name (may be absent for a bare assignment). */
+  readonly words: readonly ShWord[];
+  /** Basename of argv[0] (`/usr/bin/apt-get` → `apt-get`); '' when there is none. */
+  readonly name: string;
+  /** argv after the name. */
+  readonly args: readonly ShWord[];
+  readonly redirects: readonly ShRedirect[];
+  /** Which pipeline (0-based id within this parse) the command belongs to, and its length. */
+  readonly pipeline: number;
+  readonly pipelineLength: number;
+  /** Nested inside `$(…)`, backticks, `sh -c`, a subshell or a compound command. */
+  readonly nested: boolean;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface ShScript {
+  readonly commands: readonly ShCommand[];
+  /** Top-level statement ranges (for cross-checking with sh-syntax). */
+  readonly statements: readonly { readonly start: number; readonly end: number }[];
+  /**
+   * The parser saw something malformed (unterminated quote or substitution, a missing `fi`/`done`/`)`). It still
+   * returns what it read; the ShellSyntax rule asks sh-syntax for the authoritative verdict and message.
+   */
+  readonly suspect: boolean;
+  /** Pipelines of two or more commands: their ranges (DL4006). */
+  readonly pipelines: readonly { readonly start: number; readonly end: number; readonly length: number }[];
+}
+
+type Tok =
+  | { readonly t: 'word'; readonly w: ShWord; readonly subs: readonly [number, number][] }
+  | { readonly t: 'op'; readonly op: string; readonly start: number; readonly end: number }
+  | { readonly t: 'redir'; readonly op: string; readonly start: number; readonly end: number }
+  | { readonly t: 'nl'; readonly start: number; readonly end: number }
+  | { readonly t: 'eof'; readonly start: number; readonly end: number };
+
+/** Set while tokenizing/parsing when the script looks malformed (unterminated quote, missing `fi`, ...). */
+let suspect = false;
+
+const OP_CHARS = new Set([';', '&', '|', '(', ')']);
+const RESERVED_END = new Set(['then', 'elif', 'else', 'fi', 'do', 'done', 'esac', '}', ';;']);
+
+const REDIR_RE = /^(\d*)(<<<|<<-|<<|>>|>&|<&|>\||<>|>|<)/;
+
+/** Whether a UTF-16 code unit ends a run of plain word characters. */
+function special(code: number): boolean {
+  // space \t \n \r ; & | ( ) < > \\ ' " $ `
+  return code === 32 || code === 9 || code === 10 || code === 13 || code === 59 || code === 38 || code === 124 || code === 40 || code === 41 || code === 60 || code === 62 || code === 92 || code === 39 || code === 34 || code === 36 || code === 96;
+}
+
+/** Tokenizes a script. Heredoc bodies are not expected in `src` (Dockerfile heredocs are analysed separately). */
+function tokenize(src: string, base: number): Tok[] {
+  const toks: Tok[] = [];
+  const n = src.length;
+  let i = 0;
+  while (i < n) {
+    const c = src[i]!;
+    if (c === ' ' || c === '\t' || c === '\r') {
+      i++;
+      continue;
+    }
+    if (c === '\\' && src[i + 1] === '\n') {
+      i += 2;
+      continue;
+    }
+    if (c === '\n') {
+      toks.push({ t: 'nl', start: base + i, end: base + i + 1 });
+      i++;
+      continue;
+    }
+    if (c === '#') {
+      while (i < n && src[i] !== '\n') i++;
+      continue;
+    }
+    if (OP_CHARS.has(c)) {
+      const two = src.slice(i, i + 2);
+      const op = two === '&&' || two === '||' || two === ';;' || two === '|&' || two === '&>' ? two : c;
+      if (op === '&>') {
+        const three = src[i + 2] === '>' ? '&>>' : '&>';
+        toks.push({ t: 'redir', op: three, start: base + i, end: base + i + three.length });
+        i += three.length;
+        continue;
+      }
+      toks.push({ t: 'op', op, start: base + i, end: base + i + op.length });
+      i += op.length;
+      continue;
+    }
+    // redirection, possibly with a leading fd number (`2>&1`)
+    const isDigit = c >= '0' && c <= '9';
+    const redir = c === '<' || c === '>' || isDigit ? REDIR_RE.exec(src.slice(i, i + 8)) : null;
+    if (redir && (c === '<' || c === '>' || redir[1] !== '')) {
+      // `<(` / `>(` process substitution is a word
+      const after = src[i + redir[0].length];
+      if (!(redir[1] === '' && (redir[2] === '<' || redir[2] === '>') && after === '(')) {
+        toks.push({ t: 'redir', op: redir[0], start: base + i, end: base + i + redir[0].length });
+        i += redir[0].length;
+        continue;
+      }
+    }
+    const w = readWord(src, i, base);
+    toks.push({ t: 'word', w: w.word, subs: w.subs });
+    i = w.next;
+  }
+  toks.push({ t: 'eof', start: base + n, end: base + n });
+  return toks;
+}
+
+/** Index just after the `)` that closes a `$(` / `(` opened before `i` (quote-aware), or n. */
+function skipParens(src: string, i: number): number {
+  let depth = 1;
+  const n = src.length;
+  while (i < n && depth > 0) {
+    const c = src[i]!;
+    if (c === '\\') i += 2;
+    else if (c === "'") {
+      const e = src.indexOf("'", i + 1);
+      i = e < 0 ? n : e + 1;
+    } else if (c === '"') i = skipDouble(src, i + 1);
+    else if (c === '(') {
+      depth++;
+      i++;
+    } else if (c === ')') {
+      depth--;
+      i++;
+    } else i++;
+  }
+  if (depth > 0) suspect = true;
+  return i;
+}
+
+/** Index just after the `"` closing a double-quoted string whose body starts at `i`. */
+function skipDouble(src: string, i: number): number {
+  const n = src.length;
+  while (i < n) {
+    const c = src[i]!;
+    if (c === '\\') i += 2;
+    else if (c === '"') return i + 1;
+    else if (c === '$' && src[i + 1] === '(') i = skipParens(src, i + 2);
+    else if (c === '`') {
+      const e = src.indexOf('`', i + 1);
+      i = e < 0 ? n : e + 1;
+    } else i++;
+  }
+  return n;
+}
+
+function readWord(src: string, start: number, base: number): { word: ShWord; subs: [number, number][]; next: number } {
+  const n = src.length;
+  let i = start;
+  let value = '';
+  let dynamic = false;
+  const subs: [number, number][] = [];
+  const dollar = (): void => {
+    // at src[i] === '$'
+    const nx = src[i + 1];
+    dynamic = true;
+    if (nx === '(') {
+      const arith = src[i + 2] === '(';
+      const e = skipParens(src, i + 2);
+      if (!arith) subs.push([i + 2, Math.max(i + 2, e - 1)]);
+      value += src.slice(i, e);
+      i = e;
+    } else if (nx === '{') {
+      let depth = 1;
+      let j = i + 2;
+      while (j < n && depth > 0) {
+        if (src[j] === '\\') j++;
+        else if (src[j] === '{') depth++;
+        else if (src[j] === '}') depth--;
+        j++;
+      }
+      value += src.slice(i, j);
+      i = j;
+    } else {
+      const m = /^\$(?:[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])/.exec(src.slice(i, i + 64));
+      if (m) {
+        value += m[0];
+        i += m[0].length;
+      } else {
+        dynamic = false || dynamic;
+        value += '$';
+        i++;
+      }
+    }
+  };
+  while (i < n) {
+    if (!special(src.charCodeAt(i))) {
+      let j = i + 1;
+      while (j < n && !special(src.charCodeAt(j))) j++;
+      value += src.slice(i, j);
+      i = j;
+      continue;
+    }
+    const c = src[i]!;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || OP_CHARS.has(c) || c === '<' || c === '>') {
+      if ((c === '<' || c === '>') && src[i + 1] === '(') {
+        const e = skipParens(src, i + 2);
+        subs.push([i + 2, Math.max(i + 2, e - 1)]);
+        value += src.slice(i, e);
+        dynamic = true;
+        i = e;
+        continue;
+      }
+      break;
+    }
+    if (c === '\\') {
+      if (src[i + 1] === '\n') {
+        i += 2;
+        continue;
+      }
+      if (i + 1 < n) value += src[i + 1];
+      i += 2;
+    } else if (c === "'") {
+      const e = src.indexOf("'", i + 1);
+      if (e < 0) suspect = true;
+      const end = e < 0 ? n : e;
+      value += src.slice(i + 1, end);
+      i = end + 1;
+    } else if (c === '"') {
+      i++;
+      while (i < n && src[i] !== '"') {
+        const d = src[i]!;
+        if (d === '\\' && i + 1 < n && '$`"\\\n'.includes(src[i + 1]!)) {
+          if (src[i + 1] !== '\n') value += src[i + 1];
+          i += 2;
+        } else if (d === '$') dollar();
+        else if (d === '`') {
+          const e = src.indexOf('`', i + 1);
+          const end = e < 0 ? n : e + 1;
+          subs.push([i + 1, Math.max(i + 1, end - 1)]);
+          value += src.slice(i, end);
+          dynamic = true;
+          i = end;
+        } else {
+          value += d;
+          i++;
+        }
+      }
+      if (i >= n) suspect = true;
+      i++;
+    } else if (c === '$') {
+      if (src[i + 1] === "'") {
+        // ANSI-C quoting: taken literally here (escapes are rare in package names)
+        const e = src.indexOf("'", i + 2);
+        const end = e < 0 ? n : e;
+        value += src.slice(i + 2, end);
+        i = end + 1;
+      } else dollar();
+    } else if (c === '`') {
+      const e = src.indexOf('`', i + 1);
+      const end = e < 0 ? n : e + 1;
+      subs.push([i + 1, Math.max(i + 1, end - 1)]);
+      value += src.slice(i, end);
+      dynamic = true;
+      i = end;
+    } else {
+      value += c;
+      i++;
+    }
+  }
+  i = Math.min(i, n);
+  return { word: { raw: src.slice(start, i), value, dynamic, start: base + start, end: base + i }, subs, next: i };
+}
+
+const ASSIGN_RE = /^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=/;
+
+class Parser {
+  private p = 0;
+  readonly commands: ShCommand[] = [];
+  readonly pipelines: { start: number; end: number; length: number }[] = [];
+  readonly statements: { start: number; end: number }[] = [];
+  private pipelineId = 0;
+  private depth = 0;
+  private readonly toks: Tok[];
+  private readonly src: string;
+  private readonly base: number;
+  private readonly nestedAll: boolean;
+  private readonly level: number;
+
+  constructor(toks: Tok[], src: string, base: number, nested: boolean, level: number) {
+    this.toks = toks;
+    this.src = src;
+    this.base = base;
+    this.nestedAll = nested;
+    this.level = level;
+  }
+
+  private peek(): Tok {
+    return this.toks[this.p]!;
+  }
+  private isWord(v: string): boolean {
+    const t = this.peek();
+    return t.t === 'word' && t.w.raw === v;
+  }
+  private isOp(v: string): boolean {
+    const t = this.peek();
+    return t.t === 'op' && t.op === v;
+  }
+  private skipNewlines(): void {
+    while (this.peek().t === 'nl' || this.isOp(';')) this.p++;
+  }
+
+  /** list until EOF or a reserved terminator word/`)`. */
+  parseList(top: boolean): void {
+    for (;;) {
+      this.skipNewlines();
+      const t = this.peek();
+      if (t.t === 'eof') return;
+      if (t.t === 'op' && (t.op === ')' || t.op === ';;')) {
+        if (top) {
+          suspect = true;
+          this.p++;
+          continue;
+        }
+        return;
+      }
+      if (t.t === 'word' && RESERVED_END.has(t.w.raw)) {
+        if (top) {
+          suspect = true;
+          this.p++;
+          continue;
+        }
+        return;
+      }
+      const before = this.p;
+      const start = tokStart(t);
+      this.parseAndOr();
+      if (top) this.statements.push({ start, end: this.lastEnd() });
+      const sep = this.peek();
+      if (sep.t === 'op' && (sep.op === ';' || sep.op === '&')) this.p++;
+      else if (sep.t === 'nl') this.p++;
+      if (this.p === before) this.p++; // no progress: skip the token
+    }
+  }
+
+  private lastEnd(): number {
+    const t = this.toks[Math.max(0, this.p - 1)]!;
+    return t.t === 'word' ? t.w.end : t.end;
+  }
+
+  private parseAndOr(): void {
+    this.parsePipeline();
+    while (this.isOp('&&') || this.isOp('||')) {
+      this.p++;
+      while (this.peek().t === 'nl') this.p++;
+      this.parsePipeline();
+    }
+  }
+
+  private parsePipeline(): void {
+    if (this.isWord('!')) this.p++;
+    const id = this.pipelineId++;
+    const first = this.commands.length;
+    const start = tokStart(this.peek());
+    let length = 1;
+    this.parseCommand(id);
+    while (this.isOp('|') || this.isOp('|&')) {
+      this.p++;
+      while (this.peek().t === 'nl') this.p++;
+      length++;
+      this.parseCommand(id);
+    }
+    if (length > 1) {
+      this.pipelines.push({ start, end: this.lastEnd(), length });
+      for (let k = first; k < this.commands.length; k++) {
+        const c = this.commands[k]!;
+        if (c.pipeline === id) this.commands[k] = { ...c, pipelineLength: length };
+      }
+    }
+  }
+
+  private nestedBlock(fn: () => void): void {
+    this.depth++;
+    fn();
+    this.depth--;
+  }
+
+  private expectWord(w: string): void {
+    if (this.isWord(w)) this.p++;
+    else suspect = true;
+  }
+
+  private parseCommand(id: number): void {
+    const t = this.peek();
+    if (t.t === 'op' && t.op === '(') {
+      this.p++;
+      this.nestedBlock(() => this.parseList(false));
+      if (this.isOp(')')) this.p++;
+      else suspect = true;
+      this.parseTrailingRedirects();
+      return;
+    }
+    if (t.t === 'word') {
+      switch (t.w.raw) {
+        case '{':
+          this.p++;
+          this.nestedBlock(() => this.parseList(false));
+          this.expectWord('}');
+          this.parseTrailingRedirects();
+          return;
+        case 'if':
+          this.p++;
+          this.nestedBlock(() => {
+            this.parseList(false);
+            this.expectWord('then');
+            this.parseList(false);
+            while (this.isWord('elif')) {
+              this.p++;
+              this.parseList(false);
+              this.expectWord('then');
+              this.parseList(false);
+            }
+            if (this.isWord('else')) {
+              this.p++;
+              this.parseList(false);
+            }
+          });
+          this.expectWord('fi');
+          this.parseTrailingRedirects();
+          return;
+        case 'for':
+        case 'select':
+          this.p++;
+          if (this.isOp('(')) {
+            // for (( ... ))
+            while (!(this.peek().t === 'eof') && !this.isWord('do')) this.p++;
+          } else {
+            if (this.peek().t === 'word') this.p++;
+            while (this.peek().t === 'nl') this.p++;
+            if (this.isWord('in')) {
+              this.p++;
+              while (this.peek().t === 'word') this.p++;
+            }
+          }
+          this.skipNewlines();
+          this.expectWord('do');
+          this.nestedBlock(() => this.parseList(false));
+          this.expectWord('done');
+          this.parseTrailingRedirects();
+          return;
+        case 'while':
+        case 'until':
+          this.p++;
+          this.nestedBlock(() => {
+            this.parseList(false);
+            this.expectWord('do');
+            this.parseList(false);
+          });
+          this.expectWord('done');
+          this.parseTrailingRedirects();
+          return;
+        case 'case':
+          this.p++;
+          if (this.peek().t === 'word') this.p++;
+          while (this.peek().t === 'nl') this.p++;
+          this.expectWord('in');
+          this.nestedBlock(() => {
+            for (;;) {
+              while (this.peek().t === 'nl') this.p++;
+              const k = this.peek();
+              if (k.t === 'eof' || this.isWord('esac')) break;
+              // pattern list up to `)`
+              if (this.isOp('(')) this.p++;
+              while (this.peek().t !== 'eof' && !this.isOp(')')) this.p++;
+              if (this.isOp(')')) this.p++;
+              this.parseList(false);
+              if (this.isOp(';;')) this.p++;
+              else if (!this.isWord('esac')) this.p++;
+            }
+          });
+          this.expectWord('esac');
+          this.parseTrailingRedirects();
+          return;
+        default:
+          break;
+      }
+      // function definition: name ( ) compound
+      const n1 = this.toks[this.p + 1];
+      const n2 = this.toks[this.p + 2];
+      if (n1?.t === 'op' && n1.op === '(' && n2?.t === 'op' && n2.op === ')') {
+        this.p += 3;
+        while (this.peek().t === 'nl') this.p++;
+        this.nestedBlock(() => this.parseCommand(id));
+        return;
+      }
+      if (t.w.raw === 'function') {
+        this.p += 2;
+        if (this.isOp('(')) this.p += 2;
+        while (this.peek().t === 'nl') this.p++;
+        this.nestedBlock(() => this.parseCommand(id));
+        return;
+      }
+    }
+    this.parseSimple(id);
+  }
+
+  private parseTrailingRedirects(): void {
+    while (this.peek().t === 'redir') {
+      this.p++;
+      if (this.peek().t === 'word') this.p++;
+    }
+  }
+
+  private parseSimple(id: number): void {
+    const assignments: ShWord[] = [];
+    const words: ShWord[] = [];
+    const redirects: ShRedirect[] = [];
+    const subs: [number, number][] = [];
+    const start = tokStart(this.peek());
+    let end = start;
+    for (;;) {
+      const t = this.peek();
+      if (t.t === 'word') {
+        if (words.length === 0 && ASSIGN_RE.test(t.w.raw)) assignments.push(t.w);
+        else words.push(t.w);
+        subs.push(...t.subs);
+        end = t.w.end;
+        this.p++;
+      } else if (t.t === 'redir') {
+        this.p++;
+        const target = this.peek();
+        if (target.t === 'word') {
+          redirects.push({ op: t.op, target: target.w, start: t.start, end: target.w.end });
+          subs.push(...target.subs);
+          end = target.w.end;
+          this.p++;
+        } else {
+          redirects.push({ op: t.op, start: t.start, end: t.end });
+          end = t.end;
+        }
+      } else break;
+    }
+    if (words.length > 0 || assignments.length > 0 || redirects.length > 0) {
+      this.commands.push({
+        assignments,
+        words,
+        name: words[0] ? basename(words[0].value) : '',
+        args: words.slice(1),
+        redirects,
+        pipeline: id,
+        pipelineLength: 1,
+        nested: this.nestedAll || this.depth > 0,
+        start,
+        end,
+      });
+    }
+    // command substitutions and `sh -c` scripts: parse their insides too (bounded nesting)
+    if (this.level < 4) {
+      for (const [a, b] of subs) this.nested(this.src.slice(a - this.base, b - this.base), a);
+      const name = words[0] ? basename(words[0].value) : '';
+      if ((name === 'sh' || name === 'bash' || name === 'dash' || name === 'ash') && words.length >= 3) {
+        const ci = words.findIndex((w, k) => k > 0 && /^-[a-z]*c[a-z]*$/.test(w.value));
+        const script = ci > 0 ? words[ci + 1] : undefined;
+        if (script && !script.dynamic) {
+          // offsets are exact when the script is quoted without escapes (the usual case)
+          const q = script.raw[0] === "'" || script.raw[0] === '"' ? 1 : 0;
+          this.nested(script.value, script.start + q);
+        }
+      }
+    }
+  }
+
+  private nested(text: string, base: number): void {
+    const sub = new Parser(tokenize(text, base), text, base, true, this.level + 1);
+    sub.pipelineId = this.pipelineId + 1000 * (this.level + 1);
+    sub.parseList(true);
+    this.commands.push(...sub.commands);
+    this.pipelines.push(...sub.pipelines);
+  }
+}
+
+function tokStart(t: Tok): number {
+  return t.t === 'word' ? t.w.start : t.start;
+}
+
+/** `/usr/bin/apt-get` → `apt-get`. */
+export function basename(cmd: string): string {
+  const k = cmd.lastIndexOf('/');
+  return k < 0 ? cmd : cmd.slice(k + 1);
+}
+
+/** Parses a shell script; `base` is added to every offset (so offsets can point into a larger text). */
+export function parseShell(script: string, base = 0): ShScript {
+  suspect = false;
+  const parser = new Parser(tokenize(script, base), script, base, false, 0);
+  parser.parseList(true);
+  const commands = [...parser.commands].sort((a, b) => a.start - b.start);
+  return { commands, statements: parser.statements, pipelines: parser.pipelines, suspect };
+}
+
+/** The command name of a simple command (basename of argv[0]), skipping wrappers such as `sudo`-less `env`. */
+export function commandName(c: ShCommand): string | undefined {
+  const w = c.words[0];
+  return w === undefined ? undefined : basename(w.value);
+}
