@@ -1,9 +1,10 @@
 /**
  * Docker-style image name normalisation for the local image index (`alpine` ≡ `docker.io/library/alpine:latest`).
- * Kept in cache/ as the store's own, small normaliser; it agrees with the distribution reference grammar for the
- * names the image commands accept (no digest-only references are stored as tags).
+ * The grammar is compiler/image-ref.ts's (distribution/reference); this module adds the store's error code and the
+ * familiar (short) display forms.
  */
 import { TsbuildError } from '../util/errors.ts';
+import { parseImageRef, type ImageRef } from '../compiler/image-ref.ts';
 
 /** A parsed, fully qualified reference. */
 export interface ImageName {
@@ -16,49 +17,19 @@ export interface ImageName {
   readonly digest?: string;
 }
 
-const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$/;
-
-/** Parses and normalises `ref`; throws TsbuildError `image/invalid-name` (exit 2) for malformed names. */
+/**
+ * Parses and normalises `ref` with the one reference grammar (compiler/image-ref.ts); a malformed name is a usage
+ * error here: TsbuildError `image/invalid-name` (exit 2). Adds `:latest` when neither tag nor digest is given.
+ */
 export function parseImageName(ref: string): ImageName {
-  const bad = (why: string): never => {
+  let r: ImageRef;
+  try {
+    r = parseImageRef(ref);
+  } catch (e) {
+    const why = e instanceof TsbuildError ? e.message.replace(/^invalid reference format: /, '').replace(/ \(".*"\)$/, '') : String(e);
     throw new TsbuildError('image/invalid-name', `invalid image name "${ref}": ${why}`, { exitCode: 2 });
-  };
-  if (ref === '') bad('empty');
-  let rest = ref;
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) bad('malformed digest');
   }
-  let tag: string | undefined;
-  const lastSlash = rest.lastIndexOf('/');
-  const colon = rest.lastIndexOf(':');
-  if (colon > lastSlash) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) bad('malformed tag');
-  }
-  let domain = 'docker.io';
-  let path = rest;
-  const slash = rest.indexOf('/');
-  if (slash >= 0) {
-    const first = rest.slice(0, slash);
-    if (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase()) {
-      domain = first;
-      path = rest.slice(slash + 1);
-    }
-  }
-  if (domain === 'index.docker.io') domain = 'docker.io';
-  if (path === '') bad('empty repository');
-  if (path !== path.toLowerCase()) bad('repository name must be lowercase');
-  for (const c of path.split('/')) if (!COMPONENT.test(c)) bad(`bad path component "${c}"`);
-  if (domain === 'docker.io' && !path.includes('/')) path = `library/${path}`;
-  if (tag === undefined && digest === undefined) tag = 'latest';
-  return { domain, path, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+  return r.tag === undefined && r.digest === undefined ? { ...r, tag: 'latest' } : r;
 }
 
 /** The canonical string: `docker.io/library/alpine:latest`. */
