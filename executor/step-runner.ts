@@ -10,6 +10,7 @@
  * step's key, so a cache hit needs nothing but the entry.
  */
 import { mkdir, readdir, rename, rm, writeFile, lstat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildGraph, CacheKey, ExecStep, FileAction, FileStep, Step, StepId } from '../compiler/graph.ts';
 import { computeCacheKey, definitionOf } from '../compiler/index.ts';
@@ -131,13 +132,16 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         await span('step.unmount', () => snap.release());
       }
       if (await isEmptyUpper(upper, excludes.ignoreDirs ?? [])) return { kind: 'fs', layers: parent, produced: false };
+      // Directories copied up only to hold mount stubs (/etc for /etc/resolv.conf) are not changes when the process
+      // left them alone: BuildKit's differ skips such metadata-identical copy-ups, so the layer has no trace of them.
+      const skip = [...(excludes.excludePaths ?? []), ...(await unchangedCopyUps(upper, excludes.ignoreDirs ?? [], await lowerDirsOf(parent)))];
       const out = store.tempFile('layer');
       const blob = await span('step.write-layer', () => writeLayer({
         upperDir: upper,
         out,
         compression: req.compression,
         ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
-        ...(excludes.excludePaths ? { excludePaths: excludes.excludePaths } : {}),
+        ...(skip.length > 0 ? { excludePaths: skip } : {}),
       }));
       await span('step.ingest', () => store.blobs.ingest(out, blob.digest));
       const layer: LayerRef = { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType };
@@ -525,6 +529,33 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
 function goQuote(s: string): string {
   const named: Readonly<Record<string, string>> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\t': '\\t', '\r': '\\r', '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\v': '\\v' };
   return `"${s.replace(/[\\"\x00-\x1f\x7f]/g, (c) => named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}"`;
+}
+
+/**
+ * Of `dirs` (rootfs-relative directories that got mount stubs), those whose upperdir copy is empty (apart from other
+ * such directories) and has the mode, owner and mtime of the directory below it: copy-ups the sandbox caused, not
+ * changes the process made. (A directory the process emptied and recreated has a new mtime, so it is kept.)
+ */
+async function unchangedCopyUps(upper: string, dirs: readonly string[], lowerDirs: readonly string[]): Promise<string[]> {
+  const rels = dirs.map((d) => d.replace(/^\/+|\/+$/g, '')).filter((d) => d !== '');
+  // Deepest first, so a parent whose only entry is an unchanged copy-up counts as empty.
+  rels.sort((a, b) => b.split('/').length - a.split('/').length);
+  const out: string[] = [];
+  for (const rel of rels) {
+    const up = join(upper, rel);
+    const st = await lstat(up).catch(() => undefined);
+    if (!st?.isDirectory()) continue;
+    const entries = await readdir(up);
+    if (entries.some((e) => !out.includes(rel ? `${rel}/${e}` : e))) continue;
+    let below: Stats | undefined;
+    for (const l of lowerDirs) {
+      below = await lstat(join(l, rel)).catch(() => undefined);
+      if (below) break;
+    }
+    if (!below?.isDirectory()) continue;
+    if (below.mode === st.mode && below.uid === st.uid && below.gid === st.gid && Math.floor(below.mtimeMs) === Math.floor(st.mtimeMs)) out.push(rel);
+  }
+  return out;
 }
 
 /** True when the upperdir holds nothing but directories the sandbox copied up only to hold mount stubs. */
