@@ -4,7 +4,7 @@
  * familiar (short) display forms.
  */
 import { TsbuildError } from '../util/errors.ts';
-import { parseImageRef, type ImageRef } from '../compiler/image-ref.ts';
+import { parseImageRef, type ImageRef } from '../util/image-ref.ts';
 
 /** A parsed, fully qualified reference. */
 export interface ImageName {
