@@ -2,12 +2,12 @@
  * The build command end to end on a real busybox base (runc, overlayfs): the plain and rawjson progress streams
  * line by line, -q, the failed-step report, and the stdin / tar contexts.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { requireRoot, tempDir } from '../helpers/env.ts';
-import { expectExit, tsbuildCli } from '../helpers/cli.ts';
+import { nodeBinary, requireRoot, tempDir } from '../helpers/env.ts';
+import { cliEntry, expectExit, testStoreRoot, tsbuildCli } from '../helpers/cli.ts';
 import { storeBaseImage } from '../helpers/bases.ts';
 
 beforeAll(async () => {
@@ -172,6 +172,34 @@ describe('a failed step', () => {
     expect(r.stderr).toMatch(/^Dockerfile:1:6: error: \S/m);
     expect(r.stderr).toContain('1 | FROM nosuchimage:1\n  |      ^~~~~~~~~~~~~\n');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('interrupt', () => {
+  it('SIGINT during a RUN stops the build, kills the container and exits 130', async () => {
+    const dir = await context(`FROM busybox\nRUN echo started-${process.pid}; sleep 60\n`);
+    const child = spawn(nodeBinary, [cliEntry(), '--progress', 'plain', '--no-cache', dir], {
+      env: { ...process.env, TSBUILD_ROOT: testStoreRoot()!, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    let sent = false;
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+      // Once, when the RUN's own output shows (a second ^C kills outright, as docker's does).
+      if (!sent && new RegExp(`^#2 [\\d.]+ started-${process.pid}$`, 'm').test(err)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const started = Date.now();
+    const code = await new Promise<number | null>((r) => child.on('close', (c, sig) => r(c ?? (sig === 'SIGINT' ? 128 + 2 : null))));
+    // Exit 130, or death by the re-raised SIGINT once the cleanups ran (executor/snapshot/on-exit.ts): a shell
+    // reports both as 130.
+    expect(code, err).toBe(130);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(err).toMatch(/interrupted/);
+    expect(err).not.toMatch(/\n\s+at /);
   });
 });
 
