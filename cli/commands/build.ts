@@ -91,7 +91,19 @@ Examples:
     const prepared = await prepareContext(parsed, io);
     try {
       const request: BuildRequest = { ...parsed.request, contextDir: prepared.contextDir, dockerfile: prepared.dockerfile };
-      return await runBuild(request, parsed, io);
+      // BuildKit's build checks: `--check` lints without building; a build prints them as warnings at the end
+      const checks = await import('./lint.ts');
+      const checked = checks.buildCheckFindings(prepared.dockerfile.text, prepared.dockerfile.displayName, prepared.contextDir, {
+        ...(parsed.request.target !== undefined ? { target: parsed.request.target } : {}),
+        buildArgs: parsed.request.buildArgs,
+      });
+      if (args.includes('--check')) {
+        io.stdout.write(checks.formatCheckReport(checked.findings, prepared.dockerfile.displayName, checked.source));
+        return checked.findings.some((f) => f.severity === 'error') ? 1 : 0;
+      }
+      const code = await runBuild(request, parsed, io);
+      if (!parsed.quiet) io.stderr.write(checks.formatBuildWarnings(checked.findings));
+      return code;
     } finally {
       await prepared.cleanup();
     }

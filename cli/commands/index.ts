@@ -25,6 +25,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   push: async () => (await import('./push.ts')).command,
   login: async () => (await import('./login.ts')).command,
   logout: async () => (await import('./logout.ts')).command,
+  lint: async () => (await import('./lint.ts')).command,
 };
 
 /**
@@ -52,4 +53,5 @@ export const summaries: Record<string, string> = {
   push: 'Upload an image from the local store to a registry',
   login: 'Log in to a registry (credentials saved in ~/.docker/config.json)',
   logout: 'Remove saved credentials for a registry',
+  lint: 'Check Dockerfiles: BuildKit checks, hadolint rules and tsbuild rules',
 };

@@ -1,3 +1,28 @@
+import { parseTolerant } from '../../grammar/index.ts';
+import type { LintOptions } from './types.ts';
+
+/**
+ * Lints and fixes repeatedly until no applicable fix is left (one fix can enable another: `from … as` needs the
+ * keyword fixed before `as` can follow its case). At most `maxPasses` rounds.
+ */
+export function fixUntilStable(
+  source: string,
+  lintFn: (df: ReturnType<typeof parseTolerant>['dockerfile'], o: LintOptions) => Finding[],
+  options: LintOptions & { file?: string },
+  opts: { unsafe?: boolean; maxPasses?: number } = {},
+): { text: string; applied: Finding[] } {
+  let text = source;
+  const applied: Finding[] = [];
+  for (let pass = 0; pass < (opts.maxPasses ?? 5); pass++) {
+    const df = parseTolerant(text, options.file !== undefined ? { file: options.file } : {}).dockerfile;
+    const res = applyFixes(df.source, lintFn(df, options), { unsafe: opts.unsafe ?? false });
+    if (res.applied.length === 0) break;
+    applied.push(...res.applied);
+    text = res.text;
+  }
+  return { text, applied };
+}
+
 /** Applies finding fixes to a source text: safe fixes only, or all with `unsafe`. Overlapping edits are skipped. */
 import type { Finding, TextEdit } from './types.ts';
 
@@ -49,8 +74,8 @@ export function unifiedDiff(a: string, b: string, name: string): string {
   let j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && A[i] === B[j]) ops.push({ t: ' ', s: A[i]!, ai: i++, bi: j++ });
-    else if (j < m && (i >= n || dp[i]![j + 1]! >= dp[i + 1]![j]!)) ops.push({ t: '+', s: B[j]!, ai: i, bi: j++ });
-    else ops.push({ t: '-', s: A[i]!, ai: i++, bi: j });
+    else if (i < n && (j >= m || dp[i + 1]![j]! >= dp[i]![j + 1]!)) ops.push({ t: '-', s: A[i]!, ai: i++, bi: j });
+    else ops.push({ t: '+', s: B[j]!, ai: i, bi: j++ });
   }
   let out = `--- a/${name}\n+++ b/${name}\n`;
   let k = 0;

@@ -20,7 +20,7 @@ import type { Finding, LintOptions, Rule, RuleLevel } from './types.ts';
 export type * from './types.ts';
 export { LintContext, type Stage, type RunScript } from './context.ts';
 export { parseShell, type ShScript, type ShCommand, type ShWord } from './shell/parse.ts';
-export { applyFixes, type FixResult } from './fix.ts';
+export { applyFixes, fixUntilStable, unifiedDiff, type FixResult } from './fix.ts';
 export { formatFindings, FORMATS, type OutputFormat } from './format/index.ts';
 export { loadShellSyntax } from './shell/sh-syntax.ts';
 export { lintConfigFrom, type LintConfig } from './config.ts';
