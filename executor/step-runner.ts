@@ -515,7 +515,11 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
     ...runner,
     async key(step, inputKeys) {
       const base = linkBaseOf(step);
-      const keys = base === undefined ? inputKeys : inputKeys.map((k, i) => (step.inputs[i] === base ? ('link' as CacheKey) : k));
+      const linked = base === undefined ? inputKeys : inputKeys.map((k, i) => (step.inputs[i] === base ? ('link' as CacheKey) : k));
+      // SOURCE_DATE_EPOCH clamps the times written into a step's layer, so a layer made under another epoch (or none)
+      // must not be reused: it is part of the key of every step that makes a layer (and so of everything after it).
+      const epoch = req.sourceDateEpoch;
+      const keys = epoch !== undefined && step.kind !== 'source' ? [...linked, `source-date-epoch:${epoch}` as CacheKey] : linked;
       try {
         return await computeKey(step, keys);
       } catch (e) {
