@@ -33,15 +33,25 @@ export interface OpenImageDeps {
   readonly store: () => Promise<Store>;
   /** Resolves relative paths. */
   readonly cwd: string;
+  /**
+   * Pulls a registry reference into the store and returns the name it is stored under (the CLI wires
+   * registry/pull). Without it, `docker://` references are refused.
+   */
+  readonly pull?: (ref: string) => Promise<string>;
 }
 
 /**
  * Opens `ref`: `oci-archive:PATH`, `docker-archive:PATH`, `oci:DIR`, an existing `.tar` file or OCI layout directory
- * (kind detected from its contents), else an image in the store. Registry references (`docker://…`) are refused
- * with `diff/registry-unsupported`: the registry client does not expose a pull function yet.
+ * (kind detected from its contents), `docker://REF` (pulled into the store first, through `deps.pull`), else an
+ * image in the store. Without `deps.pull`, registry references fail with `diff/registry-unsupported`.
  */
 export async function openImage(ref: string, deps: OpenImageDeps): Promise<ImageHandle> {
   const m = /^(oci-archive|docker-archive|oci|docker):(.*)$/.exec(ref);
+  if (m && m[1] === 'docker' && deps.pull) {
+    const name = await deps.pull(m[2]!.replace(/^\/\//, ''));
+    const opened = await openImage(name, { store: deps.store, cwd: deps.cwd });
+    return { ...opened, label: ref };
+  }
   if (m && m[1] === 'docker') {
     throw new TsbuildError('diff/registry-unsupported', `cannot read "${ref}": registry references are not supported yet`, {
       suggestion: 'pull the image into the store first, or export it with "skopeo copy docker://… oci-archive:img.tar"',

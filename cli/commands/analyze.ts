@@ -14,7 +14,8 @@ export const command: Command = {
 
 Per-layer sizes with the instruction that made each layer, the paths written by more than one layer (overwritten
 or deleted later: wasted bytes), and dive's efficiency score (sum over paths of the smallest size seen, over the
-sum of every size seen). IMAGE is a store name/ID, an OCI or docker-archive tar, or an OCI layout directory.
+sum of every size seen). IMAGE is a store name/ID, an OCI or docker-archive tar, an OCI layout directory, or
+docker://REF (pulled into the store first).
 
 Options:
       --format FORMAT                   text (default) or json
@@ -75,7 +76,9 @@ Examples:
       flag('highestUserWastedPercent');
     }
     let store: Store | undefined;
-    const img = await d.openImage(positionals[0]!, { store: async () => (store ??= await openStore(defaultStoreRoot(io.env))), cwd: io.cwd });
+    const getStore = async (): Promise<Store> => (store ??= await openStore(defaultStoreRoot(io.env)));
+    const { registryPull } = await import('./diff.ts');
+    const img = await d.openImage(positionals[0]!, { store: getStore, cwd: io.cwd, pull: registryPull(getStore, io) });
     const a = await d.analyzeImage(img);
     const results = ci ? d.evaluateCi(a, rules) : [];
     const failed = results.some((r) => !r.passed);

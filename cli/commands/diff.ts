@@ -21,7 +21,7 @@ removed, M modified with the attributes that differ: type, mode, owner, size, co
 streamed: memory does not grow with image size.
 
 An image is a name or ID in the store, an OCI archive or docker-archive tar (a path, or oci-archive:PATH /
-docker-archive:PATH), or an OCI layout directory (a path, or oci:DIR). Registry references are not supported yet.
+docker-archive:PATH), an OCI layout directory (a path, or oci:DIR), or docker://REF (pulled into the store first).
 
 Options:
       --format FORMAT   text (default) or json
@@ -89,7 +89,7 @@ Examples:
       layer = Number(layerArg);
       if (!/^\d+$/.test(layerArg)) throw new TsbuildError('usage/layer', `invalid --layer "${layerArg}": a 0-based layer index`, { exitCode: 2 });
     }
-    const deps = { store: getStore, cwd: io.cwd };
+    const deps = { store: getStore, cwd: io.cwd, pull: registryPull(getStore, io) };
     const a = await d.openImage(positionals[0]!, deps);
     const b = await d.openImage(positionals[1]!, deps);
     if (bool(values.semantic)) {
@@ -135,4 +135,17 @@ async function pickRecords(positionals: readonly string[], store: Store, io: Io)
   const prev = previousRecord(all, newest);
   if (!prev) throw new TsbuildError('diff/no-previous-build', `only one build of ${newest.dockerfile ?? 'the last Dockerfile'} is recorded`, { suggestion: 'build it again, or name two records: tsbuild diff --builds OLD NEW' });
   return [prev, newest];
+}
+
+/** `docker://REF`: pulled into the store with the registry client (credentials and mirrors as for "tsbuild pull"). */
+export function registryPull(getStore: () => Promise<Store>, io: Io): (ref: string) => Promise<string> {
+  return async (ref) => {
+    const [{ pullImage }, { registryClient }] = await Promise.all([import('../../registry/pull.ts'), import('./pull.ts')]);
+    const client = await registryClient({}, io);
+    try {
+      return (await pullImage(await getStore(), ref, { client })).name;
+    } finally {
+      await client.close();
+    }
+  };
 }
