@@ -164,6 +164,21 @@ export class BlobStore {
     return got;
   }
 
+  /**
+   * Moves a finished, already fsynced temp file (in ingest/, from `store.tempFile`) into the store under `digest`
+   * without reading it again: for blobs this process hashed while writing them (layer blobs: the writer computes
+   * the sha256 of exactly the bytes it wrote and fsyncs before closing). Saves a full re-read and a second fsync
+   * per layer; anything from outside the process must go through `ingest`, which verifies.
+   */
+  async adoptHashed(tmpFile: string, digest: Digest): Promise<void> {
+    if (await this.has(digest)) {
+      await unlink(tmpFile).catch(() => {});
+      return;
+    }
+    await chmod(tmpFile, 0o444);
+    await this.#commit(tmpFile, digest);
+  }
+
   /** Streams `source` into the store, hashing on the way; same verification as `ingest`. */
   async putStream(source: AsyncIterable<Uint8Array>, expected?: Digest): Promise<{ digest: Digest; size: number }> {
     const tmp = ingestName(this.#paths, 'stream');

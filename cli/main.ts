@@ -1,3 +1,5 @@
+// First: enables the compile cache before the commands' modules load.
+import './compile-cache.ts';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { commands, summaries } from './commands/index.ts';

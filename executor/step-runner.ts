@@ -143,7 +143,8 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
         ...(skip.length > 0 ? { excludePaths: skip } : {}),
       }));
-      await span('step.ingest', () => store.blobs.ingest(out, blob.digest));
+      // writeLayer hashed exactly the bytes it wrote and fsynced them: no need to read the blob back.
+      await span('step.ingest', () => store.blobs.adoptHashed(out, blob.digest));
       const layer: LayerRef = { digest: blob.digest, diffId: blob.diffId, size: blob.size, mediaType: blob.mediaType };
       // Keep the upperdir as the layer's snapshot (unless another build already made the same one).
       const id = `diff:${blob.diffId}`;
@@ -230,6 +231,12 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         }
         return { excludePaths: res.mountStubs, ignoreDirs: res.stubParents };
       } catch (e) {
+        // Cancelled (Ctrl-C, or another step failed): the build fails with the cancellation's reason (exit 130 for
+        // an interrupt), not with this step's "container killed" as if the RUN itself had failed.
+        if (signal.aborted) {
+          emit({ type: 'step-error', time: Date.now(), id: step.id, message: 'CANCELED', tail: tail.get() });
+          throw signal.reason ?? e;
+        }
         if (!(e instanceof StepFailedError)) {
           const message = e instanceof Error ? e.message : String(e);
           emit({ type: 'step-error', time: Date.now(), id: step.id, message, tail: tail.get() });
@@ -317,6 +324,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
       return onEmpty ? { kind: 'fs', layers: [...parent.layers, ...r.layers], produced: r.produced } : r;
     } catch (e) {
       if (e instanceof StepFailedError) throw e;
+      if (signal.aborted) throw signal.reason ?? e;
       const message = e instanceof Error ? e.message : String(e);
       emit({ type: 'step-error', time: Date.now(), id: step.id, message, tail: [] });
       throw new StepFailedError(step, message, { cause: e });

@@ -29,8 +29,12 @@ export interface EntryMeta {
 
 /** A fresh name for a temporary sibling; short so that it stays under NAME_MAX whatever the target is called. */
 export function tempName(): string {
-  return `.tsbuild-tmp-${randomBytes(8).toString('hex')}`;
+  // A random per-process prefix plus a counter: as unique as 8 random bytes per name, without a CSPRNG call per
+  // file (measurable on a COPY of 20,000 files).
+  return `.tsbuild-tmp-${tempPrefix}${(tempCounter++).toString(36)}`;
 }
+const tempPrefix = randomBytes(8).toString('hex');
+let tempCounter = 0;
 
 export async function lstatOrNull(p: string): Promise<Stats | null> {
   try {
