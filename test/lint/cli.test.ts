@@ -1,0 +1,75 @@
+/** `tsbuild lint` and `tsbuild build --check` end to end (the built CLI; `npm run build` first). */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir, tsbuildCli } from '../helpers/env.ts';
+
+const BAD = 'from debian:latest as Build\nMAINTAINER me@x.org\nENV A b\nRUN apt-get update && \\\n    apt-get install curl\nADD app.py /app/\nCMD python /app/app.py\n';
+
+describe('tsbuild lint', () => {
+  it('prints findings with code frames and exits 1 at the default threshold (warning)', async () => {
+    const dir = await tempDir();
+    writeFileSync(path.join(dir, 'Dockerfile'), BAD);
+    const r = await tsbuildCli(['lint', '.'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('Dockerfile:5:21: warning DL3008: Pin versions in apt get install');
+    expect(r.stdout).toContain('5 |     apt-get install curl\n  |                     ^^^^');
+    const ok = await tsbuildCli(['lint', '--failure-threshold', 'none', '.'], { cwd: dir });
+    expect(ok.code).toBe(0);
+  });
+  it('--fix writes a file that lints clean for the fixed rules; --diff only prints the patch', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'Dockerfile');
+    writeFileSync(file, BAD);
+    const d = await tsbuildCli(['lint', '--fix', '--diff', '.'], { cwd: dir });
+    expect(d.stdout).toContain('-MAINTAINER me@x.org\n');
+    expect(d.stdout).toContain('+LABEL org.opencontainers.image.authors="me@x.org"\n');
+    expect(readFileSync(file, 'utf8')).toBe(BAD);
+    const f = await tsbuildCli(['lint', '--fix', '--format', 'json', '.'], { cwd: dir });
+    const fixed = readFileSync(file, 'utf8');
+    expect(fixed).toContain('FROM debian:latest AS Build\n');
+    expect(fixed).toContain('apt-get install --no-install-recommends -y curl && rm -rf /var/lib/apt/lists/*');
+    expect(fixed).toContain('COPY app.py /app/');
+    expect(fixed).toContain('CMD ["python", "/app/app.py"]');
+    const left = JSON.parse(f.stdout).map((x: { code: string }) => x.code);
+    for (const code of ['ConsistentInstructionCasing', 'FromAsCasing', 'MaintainerDeprecated', 'LegacyKeyValueFormat', 'DL3014', 'DL3015', 'DL3009', 'DL3020', 'JSONArgsRecommended']) expect(left).not.toContain(code);
+    expect(left).toContain('DL3008');
+  });
+  it('reads .hadolint.yaml from the context; rejects unknown keys', async () => {
+    const dir = await tempDir();
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM alpine:3\nRUN sudo make\n');
+    writeFileSync(path.join(dir, '.hadolint.yaml'), 'ignored: [DL3004]\n');
+    const r = await tsbuildCli(['lint', '--format', 'json', '.'], { cwd: dir });
+    expect(JSON.parse(r.stdout).map((x: { code: string }) => x.code)).not.toContain('DL3004');
+    writeFileSync(path.join(dir, '.hadolint.yaml'), 'ignore: [DL3004]\n');
+    const bad = await tsbuildCli(['lint', '.'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown key "ignore"');
+  });
+  it('CopyIgnoredFile reads the context .dockerignore (experimental)', async () => {
+    const dir = await tempDir();
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM alpine:3\nCOPY secret.env /x\n');
+    writeFileSync(path.join(dir, '.dockerignore'), '*.env\n');
+    const r = await tsbuildCli(['lint', '--experimental', '--format', 'json', '.'], { cwd: dir });
+    expect(JSON.parse(r.stdout).map((x: { code: string }) => x.code)).toContain('CopyIgnoredFile');
+  });
+  it('bad flags are usage errors', async () => {
+    const r = await tsbuildCli(['lint', '--format', 'xml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown --format "xml"');
+  });
+});
+
+describe('tsbuild build --check', () => {
+  it('lints with the BuildKit checks only and does not build', async () => {
+    const dir = await tempDir();
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox AS Foo\nRUN sudo x\n');
+    const r = await tsbuildCli(['build', '--check', '.'], { cwd: dir });
+    expect(r.stdout).toContain("StageNameCasing: Stage name 'Foo' should be lowercase");
+    expect(r.stdout).not.toContain('DL3004');
+    expect(r.stdout).toContain('Check complete, 1 warning has been found!');
+    expect(r.code).toBe(0);
+    writeFileSync(path.join(dir, 'Dockerfile'), '# check=error=true\nFROM busybox AS Foo\n');
+    expect((await tsbuildCli(['build', '--check', '.'], { cwd: dir })).code).toBe(1);
+  });
+});
