@@ -114,9 +114,20 @@ async function runBuild(request: BuildRequest, parsed: ParsedBuild, io: Io): Pro
   const { build } = await import('../../executor/build.ts');
   const printer = choosePrinter(parsed.progress, io);
   const controller = new AbortController();
-  const onSignal = (): void => controller.abort(new TsbuildError('build/interrupted', 'build interrupted', { exitCode: 130 }));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // Ctrl-C aborts the build, which then unwinds in order (containers killed and deleted, bundles and mounts
+  // removed, temp dirs gone). The handler stays installed until the build has settled: the executor's last-resort
+  // cleanup (executor/snapshot/on-exit.ts) re-raises the signal after killing containers, and with no handler left
+  // that re-raise would kill the process before its own cleanup finished (leaving runc bundles behind). A deadline
+  // still guarantees exit if unwinding hangs.
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) return;
+    interrupted = true;
+    controller.abort(new TsbuildError('build/interrupted', 'build interrupted', { exitCode: 130 }));
+    setTimeout(() => process.exit(130), 10_000).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const result = await build(request, printer.emit, controller.signal);
     await printer.close();
