@@ -15,7 +15,8 @@ beforeAll(async () => {
   await storeBaseImage('busybox');
 });
 
-const DOCKERFILE = 'FROM busybox\nRUN echo hello && echo world >&2\nCOPY a.txt /a.txt\n';
+// stdout and stderr reach tsbuild through two pipes: the pause keeps their order deterministic.
+const DOCKERFILE = 'FROM busybox\nRUN echo hello; sleep 0.3; echo world >&2\nCOPY a.txt /a.txt\n';
 
 async function context(dockerfile = DOCKERFILE): Promise<string> {
   const dir = await tempDir('tsbuild-cli-ctx-');
@@ -42,7 +43,7 @@ describe('plain progress from a real build', () => {
     expect(normalize(first.stderr)).toEqual([
       '#1 [1/3] FROM busybox',
       '#1 CACHED',
-      '#2 [2/3] RUN echo hello && echo world >&2',
+      '#2 [2/3] RUN echo hello; sleep 0.3; echo world >&2',
       '#2 T hello',
       '#2 T world',
       '#2 DONE Ts',
@@ -57,7 +58,7 @@ describe('plain progress from a real build', () => {
     expect(normalize(again.stderr)).toEqual([
       '#1 [1/3] FROM busybox',
       '#1 CACHED',
-      '#2 [2/3] RUN echo hello && echo world >&2',
+      '#2 [2/3] RUN echo hello; sleep 0.3; echo world >&2',
       '#2 CACHED',
       '#3 [3/3] COPY a.txt /a.txt',
       '#3 CACHED',
@@ -101,10 +102,10 @@ describe('rawjson progress from a real build', () => {
       ['build.started', null, null, null],
       ['vertex.started', '[1/3] FROM busybox', null, null],
       ['vertex.completed', '[1/3] FROM busybox', null, null],
-      ['vertex.started', '[2/3] RUN echo hello && echo world >&2', null, null],
-      ['vertex.log', '[2/3] RUN echo hello && echo world >&2', 'hello', 'stdout'],
-      ['vertex.log', '[2/3] RUN echo hello && echo world >&2', 'world', 'stderr'],
-      ['vertex.completed', '[2/3] RUN echo hello && echo world >&2', null, null],
+      ['vertex.started', '[2/3] RUN echo hello; sleep 0.3; echo world >&2', null, null],
+      ['vertex.log', '[2/3] RUN echo hello; sleep 0.3; echo world >&2', 'hello', 'stdout'],
+      ['vertex.log', '[2/3] RUN echo hello; sleep 0.3; echo world >&2', 'world', 'stderr'],
+      ['vertex.completed', '[2/3] RUN echo hello; sleep 0.3; echo world >&2', null, null],
       ['vertex.started', '[3/3] COPY a.txt /a.txt', null, null],
       ['vertex.completed', '[3/3] COPY a.txt /a.txt', null, null],
       ['build.completed', null, null, null],
@@ -112,7 +113,7 @@ describe('rawjson progress from a real build', () => {
     const started = events[0]!.vertices as { id: string; name: string; kind: string }[];
     expect(started.map((v) => [v.name, v.kind])).toEqual([
       ['[1/3] FROM busybox', 'source'],
-      ['[2/3] RUN echo hello && echo world >&2', 'exec'],
+      ['[2/3] RUN echo hello; sleep 0.3; echo world >&2', 'exec'],
       ['[3/3] COPY a.txt /a.txt', 'file'],
     ]);
     const run = events.find((e) => e.type === 'vertex.completed' && e.name === started[1]!.name)!;
