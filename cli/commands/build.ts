@@ -150,7 +150,10 @@ async function runBuild(request: BuildRequest, parsed: ParsedBuild, io: Io): Pro
       );
     if (parsed.explain && result.recordId) await printExplanation(request.storeRoot, result.recordId, io);
     return 0;
-  } catch (e) {
+  } catch (caught) {
+    // An interrupted build can also surface as the failure of the step whose container the abort killed: the
+    // interrupt is what happened, so report that (exit 130), not a step failure.
+    const e = controller.signal.aborted && controller.signal.reason instanceof TsbuildError ? controller.signal.reason : caught;
     printer.fail(e);
     await printer.close();
     // rawjson keeps stderr machine-readable (its build.error line carries the error); the rest is for people.
