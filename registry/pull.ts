@@ -299,14 +299,28 @@ async function fetchBlob(store: Store, client: RegistryClient, ep: Endpoint, rep
     }
     const partial = partialPath(store, d.digest);
     const maxResumes = opts.resumeAttempts ?? 5;
-    // Bytes in the partial file. The content is hashed once, by `ingest`, which verifies it against the digest
-    // (and deletes it on a mismatch) while moving it in: hashing during the download as well doubled the CPU cost.
+    // The bytes are hashed as they are written, so the finished file is verified without a second read and moved
+    // in with `adoptHashed`. `hashed` counts the bytes the running hash covers; when it differs from the file's
+    // size (a partial left by another process, or a write that failed) the file's prefix is hashed again.
     let have = 0;
+    let hash = createHash('sha256');
+    let hashed = 0;
     for (let attempt = 0; ; attempt++) {
       have = (await stat(partial).catch(() => undefined))?.size ?? 0;
       if (have > d.size) {
         await truncate(partial, 0);
         have = 0;
+      }
+      if (have !== hashed) {
+        hash = createHash('sha256');
+        hashed = 0;
+        if (have > 0) {
+          for await (const c of createReadStream(partial, { end: have - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+            hash.update(c);
+            hashed += c.length;
+          }
+        }
+        if (hashed !== have) continue;
       }
       if (have === d.size && d.size > 0) break;
       progress?.({ type: 'blob', digest: d.digest, size: d.size, status: have > 0 ? 'resuming' : 'downloading', ...(have > 0 ? { offset: have } : {}) });
@@ -324,6 +338,8 @@ async function fetchBlob(store: Store, client: RegistryClient, ep: Endpoint, rep
         // Our partial does not fit what the server has: start over.
         await res.body.dump().catch(() => {});
         await truncate(partial, 0);
+        hash = createHash('sha256');
+        hashed = 0;
         continue;
       }
       let append = false;
@@ -337,8 +353,13 @@ async function fetchBlob(store: Store, client: RegistryClient, ep: Endpoint, rep
       } else if (res.status !== 200) {
         throw await statusError(res, `fetching blob ${d.digest} of ${repo} from ${ep.host}`);
       }
-      if (!append) have = 0;
-      const ws = createWriteStream(partial, { flags: append ? 'a' : 'w', highWaterMark: 1 << 20 });
+      if (!append) {
+        have = 0;
+        hash = createHash('sha256');
+        hashed = 0;
+      }
+      // flush: fsync before close, so a blob adopted below is durable.
+      const ws = createWriteStream(partial, { flags: append ? 'a' : 'w', highWaterMark: 1 << 20, flush: true });
       try {
         for await (const c of res.body as AsyncIterable<Buffer>) {
           if (have + c.length > d.size) {
@@ -348,6 +369,8 @@ async function fetchBlob(store: Store, client: RegistryClient, ep: Endpoint, rep
             throw new TsbuildError('registry/digest-mismatch', `blob ${d.digest} from ${ep.host} is larger than the ${d.size} bytes its descriptor says; discarded, nothing stored`);
           }
           have += c.length;
+          hash.update(c);
+          hashed += c.length;
           if (!ws.write(c)) await once(ws, 'drain');
         }
         await closeStream(ws);
@@ -366,17 +389,13 @@ async function fetchBlob(store: Store, client: RegistryClient, ep: Endpoint, rep
       }
       break;
     }
-    try {
-      // `ingest` hashes while moving the file in and deletes it on a mismatch: the store never trusts a digest.
-      await store.blobs.ingest(partial, d.digest);
-    } catch (e) {
-      if (e instanceof TsbuildError && e.code === 'store/digest-mismatch') {
-        await unlink(partial).catch(() => {});
-        const got = /got (sha256:[0-9a-f]{64})/.exec(e.message)?.[1] ?? 'another digest';
-        throw new TsbuildError('registry/digest-mismatch', `blob ${d.digest} from ${ep.host} failed verification: its content hashes to ${got} (${have} bytes); discarded, nothing stored`);
-      }
-      throw e;
+    const got = `sha256:${hash.digest('hex')}` as Digest;
+    if (got !== d.digest || hashed !== d.size) {
+      await unlink(partial).catch(() => {});
+      throw new TsbuildError('registry/digest-mismatch', `blob ${d.digest} from ${ep.host} failed verification: its content hashes to ${got} (${hashed} bytes); discarded, nothing stored`);
     }
+    // Hashed here over exactly the bytes written (and fsynced): no second read.
+    await store.blobs.adoptHashed(partial, d.digest);
     progress?.({ type: 'blob', digest: d.digest, size: d.size, status: 'done' });
     return true;
   } finally {
