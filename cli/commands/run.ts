@@ -78,9 +78,19 @@ Examples:
     const layers = await Promise.all(imageLayers(img, image).map((l) => layerSnapshot(store, l)));
     const entrypoint = str(v.entrypoint);
     const controller = new AbortController();
-    const stop = (): void => controller.abort(new TsbuildError('run/interrupted', 'container stopped', { exitCode: 130 }));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // Stopping aborts runContainer, which kills the container, unmounts and (with --rm) removes its state. The
+    // handler stays installed until that is done: the executor's last-resort cleanup (executor/snapshot/on-exit.ts)
+    // re-raises the signal after killing the container, and with no handler left that re-raise would end the
+    // process before --rm had removed the state. A deadline still guarantees exit.
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      controller.abort(new TsbuildError('run/interrupted', 'container stopped', { exitCode: 130 }));
+      setTimeout(() => process.exit(130), 10_000).unref();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     try {
       return await runContainer({
         layers,
