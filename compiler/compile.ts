@@ -366,10 +366,14 @@ function imageTriggers(triggers: readonly string[], at: At): Instruction[] {
   return out;
 }
 
-function epochIso(opts: BuildOptions): string | undefined {
-  let epoch = opts.sourceDateEpoch;
+/** SOURCE_DATE_EPOCH in seconds: the option, else the build-arg of that name (as BuildKit accepts it). */
+function epochSeconds(opts: BuildOptions): number | undefined {
   const fromArg = opts.buildArgs.get('SOURCE_DATE_EPOCH');
-  if (epoch === undefined && fromArg !== undefined && /^\d+$/.test(fromArg)) epoch = Number(fromArg);
+  return opts.sourceDateEpoch ?? (fromArg !== undefined && /^\d+$/.test(fromArg) ? Number(fromArg) : undefined);
+}
+
+function epochIso(opts: BuildOptions): string | undefined {
+  const epoch = epochSeconds(opts);
   if (epoch === undefined) return undefined;
   return new Date(epoch * 1000).toISOString().replace(/\.000Z$/, 'Z');
 }
@@ -390,7 +394,9 @@ export function compile(df: Dockerfile, opts: BuildOptions, resolve: ImageResolv
   let contextId: StepId | undefined;
   const proxyEnv = [...opts.buildArgs].filter(([k]) => isProxyArg(k)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`);
 
-  const addStep = (draft: StepDraft): StepId => {
+  const epoch = epochSeconds(opts);
+  const addStep = (input: StepDraft): StepId => {
+    const draft: StepDraft = input.kind !== 'source' && epoch !== undefined ? { ...input, sourceDateEpoch: epoch } : input;
     const digest = definitionDigest(draft);
     if (draft.kind === 'source') {
       const hit = sourceMemo.get(digest);

@@ -26,6 +26,7 @@ export function definitionOf(step: StepDraft | Step): unknown {
         security: step.security,
         heredocFiles: step.heredocFiles,
         stdin: step.stdin,
+        sourceDateEpoch: step.sourceDateEpoch,
         mounts: step.mounts.map((m) => ('from' in m && m.from !== undefined ? { ...m, from: inputIndex(m.from) } : m)),
       };
     case 'file':
@@ -33,6 +34,7 @@ export function definitionOf(step: StepDraft | Step): unknown {
         kind: 'file',
         platform: step.platform,
         link: step.rootfs === undefined,
+        sourceDateEpoch: step.sourceDateEpoch,
         actions: step.actions.map((a) => (a.action === 'copy' ? { ...a, from: inputIndex(a.from) } : a)),
       };
   }
@@ -47,5 +49,9 @@ export function definitionDigest(step: StepDraft | Step): Digest {
  * digests of the context paths the step reads (in `contextSelectors` order).
  */
 export function computeCacheKey(step: Step, inputKeys: readonly CacheKey[], contextDigests: readonly string[]): CacheKey {
-  return digestOf(canonicalJson({ def: step.definitionDigest, inputs: inputKeys, content: contextDigests })) as string as CacheKey;
+  // COPY --link makes its layer on an empty root (BuildKit's MergeOp): the stage below is not part of its key, so the
+  // layer is reused over any base.
+  const linkBase = step.kind === 'file' && step.rootfs === undefined ? step.linkBase : undefined;
+  const inputs = linkBase === undefined ? inputKeys : inputKeys.map((k, i) => (step.inputs[i] === linkBase ? 'link' : k));
+  return digestOf(canonicalJson({ def: step.definitionDigest, inputs, content: contextDigests })) as string as CacheKey;
 }

@@ -58,6 +58,11 @@ interface StepBase {
   readonly description: string;
   /** The platform the step runs for (`linux/amd64`); part of the definition digest. */
   readonly platform?: string;
+  /**
+   * SOURCE_DATE_EPOCH (seconds) for steps that make a layer: it clamps the times written into the layer, so it is part
+   * of the definition (a layer made under another epoch, or none, is not reused).
+   */
+  readonly sourceDateEpoch?: number;
 }
 
 export interface SourceStep extends StepBase {

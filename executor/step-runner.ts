@@ -522,14 +522,10 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
   return {
     ...runner,
     async key(step, inputKeys) {
-      const base = linkBaseOf(step);
-      const linked = base === undefined ? inputKeys : inputKeys.map((k, i) => (step.inputs[i] === base ? ('link' as CacheKey) : k));
-      // SOURCE_DATE_EPOCH clamps the times written into a step's layer, so a layer made under another epoch (or none)
-      // must not be reused: it is part of the key of every step that makes a layer (and so of everything after it).
-      const epoch = req.sourceDateEpoch;
-      const keys = epoch !== undefined && step.kind !== 'source' ? [...linked, `source-date-epoch:${epoch}` as CacheKey] : linked;
+      // --link and SOURCE_DATE_EPOCH are part of the compiler's keys (computeCacheKey, definitionOf), so `tsbuild plan`
+      // shows exactly these keys.
       try {
-        return await computeKey(step, keys);
+        return await computeKey(step, inputKeys);
       } catch (e) {
         throw keyFailure(step, e);
       }

@@ -24,10 +24,10 @@ describe('plan keys = build keys', () => {
       await writeFile(path.join(ctx, 'a.txt'), 'one\n');
       const env = { TSBUILD_ROOT: store };
 
-      const keysOf = async (): Promise<{ plan: string[]; build: string[] }> => {
-        const b = await tsbuildCli(['build', '--progress', 'plain', ctx], { env });
+      const keysOf = async (extra: string[] = []): Promise<{ plan: string[]; build: string[] }> => {
+        const b = await tsbuildCli(['build', '--progress', 'plain', ...extra, ctx], { env });
         expect(b.code, b.stderr).toBe(0);
-        const p = await tsbuildCli(['plan', '--format', 'json', ctx], { env });
+        const p = await tsbuildCli(['plan', '--format', 'json', ...extra, ctx], { env });
         expect(p.code, p.stderr).toBe(0);
         const plan = JSON.parse(p.stdout) as { steps: Array<{ id: string; kind: string; key?: string }> };
         const records = await (await openStore(store)).records.list();
@@ -43,6 +43,15 @@ describe('plan keys = build keys', () => {
       const second = await keysOf();
       expect(second.plan).toEqual(second.build);
       expect(second.plan).not.toEqual(first.plan);
+
+      // COPY --link (keyed without the stage below it) and SOURCE_DATE_EPOCH (part of every layer step's key) are the
+      // compiler's business too, so plan and build still agree.
+      await writeFile(path.join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo x > /x\nCOPY --link a.txt /a.txt\n');
+      const linked = await keysOf();
+      expect(linked.plan).toEqual(linked.build);
+      const epoch = await keysOf(['--build-arg', 'SOURCE_DATE_EPOCH=1700000000']);
+      expect(epoch.plan).toEqual(epoch.build);
+      expect(epoch.plan).not.toEqual(linked.plan);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
