@@ -10,7 +10,8 @@
  * rest of the line as one Rest token. What the rest means depends on the instruction (JSON, words, key=value
  * pairs), which the visitor decides; keeping that out of the grammar keeps the grammar free of semantics.
  */
-import { CstParser, Lexer, createToken, type CstNode, type IToken, type TokenType } from 'chevrotain';
+import type { CstNode, IToken, TokenType } from 'chevrotain';
+import { CstParser, Lexer, createToken } from './chevrotain.ts';
 import { scanFlagWord } from './words.ts';
 
 const SPACE_CLASS = '\\t\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
@@ -73,9 +74,13 @@ export const lineLexer = new Lexer(
   { positionTracking: 'onlyOffset', ensureOptimizations: false, skipValidations: true },
 );
 
-class InstructionLineParser extends CstParser {
-  constructor() {
-    super(allTokens, { recoveryEnabled: false, nodeLocationTracking: 'none', maxLookahead: 1 });
+/**
+ * The grammar is fixed, so Chevrotain's grammar validations (ambiguities, left recursion…) are skipped at start-up
+ * (they cost ~25 ms of every CLI run that parses); test/grammar/misc.test.ts builds it with them on.
+ */
+export class InstructionLineParser extends CstParser {
+  constructor(validate = false) {
+    super(allTokens, { recoveryEnabled: false, nodeLocationTracking: 'none', maxLookahead: 1, skipValidations: !validate });
     this.performSelfAnalysis();
   }
 

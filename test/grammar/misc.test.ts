@@ -197,3 +197,10 @@ describe('tolerant mode', () => {
     expect(dockerfile.instructions.map((i) => i.kind)).toEqual(['FROM', 'ENV', 'CMD', 'ENV', 'RUN']);
   });
 });
+
+describe('the line grammar', () => {
+  it('passes Chevrotain grammar validations (skipped at run time for start-up speed)', async () => {
+    const { InstructionLineParser } = await import('../../grammar/cst.ts');
+    expect(() => new InstructionLineParser(true)).not.toThrow();
+  });
+});
