@@ -36,6 +36,7 @@ export async function assembleImage(opts: {
   // History entries whose step turned out to change nothing (an empty upperdir) become empty_layer entries, as
   // BuildKit does; the compiler marked every layer-making instruction optimistically.
   const history: HistoryEntry[] = [...(stage.image.history ?? [])];
+  const layerStepAt = new Map<number, StepId>();
   let offset = history.length;
   for (let st: typeof stage | undefined = stage; st; st = st.baseStage !== undefined ? graph.stages.find((x) => x.index === st!.baseStage) : undefined) {
     offset -= st.history.length;
@@ -44,13 +45,17 @@ export async function assembleImage(opts: {
       const o = outcomes.get(h.layerStep);
       const produced = o?.result.kind === 'fs' && o.result.produced;
       const idx = offset + i;
+      layerStepAt.set(idx, h.layerStep);
       const entry = history[idx];
       if (entry && !produced) history[idx] = { ...entry, empty_layer: true };
     });
   }
-  const created =
-    req.sourceDateEpoch !== undefined ? new Date(req.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : new Date().toISOString();
-  const stamped = history.map((h, i) => (i >= history.length - stage.history.length && h.created === undefined ? { ...h, created } : h));
+  const stamped = stampHistory(history, (i) => {
+    const stepId = layerStepAt.get(i);
+    const o = stepId === undefined ? undefined : outcomes.get(stepId);
+    return o?.result.kind === 'fs' ? o.result.createdAt : undefined;
+  }, req.sourceDateEpoch);
+  const created = stamped.findLast((h) => h.created !== undefined)?.created ?? new Date().toISOString();
   const labels = req.labels.size > 0 ? { ...(stage.image.config.Labels ?? {}), ...Object.fromEntries(req.labels) } : stage.image.config.Labels;
   const config: ImageConfig = {
     ...stage.image,
@@ -71,4 +76,36 @@ export async function assembleImage(opts: {
     layers,
     size: layers.reduce((a, l) => a + l.size, 0),
   };
+}
+
+/**
+ * Gives every history entry a time, as BuildKit's exporter does (normalizeLayersAndHistory, patchImageConfig): an
+ * entry that made a layer gets the time that layer was first made (kept in the cache entry, so a fully cached rebuild
+ * gives the same config and the same image ID, as `docker build` does); an entry without one (metadata, a step that
+ * changed nothing) gets the first new layer's time until a later layer's time takes over. With SOURCE_DATE_EPOCH every
+ * new entry gets the epoch. Base-image entries keep their own times. The image's `created` is the last entry's time.
+ */
+export function stampHistory(history: readonly HistoryEntry[], layerTime: (index: number) => string | undefined, sourceDateEpoch?: number): HistoryEntry[] {
+  const epoch = sourceDateEpoch !== undefined ? new Date(sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z') : undefined;
+  const withTimes = history.map((h, i) => {
+    const t = h.created ?? epoch ?? layerTime(i);
+    return t === undefined || t === h.created ? h : { ...h, created: t };
+  });
+  let created: string | undefined;
+  let gap = false;
+  for (const h of withTimes) {
+    if (h.created !== undefined) {
+      created = h.created;
+      if (gap) break;
+    } else gap = true;
+  }
+  gap = false;
+  return withTimes.map((h) => {
+    if (h.created !== undefined) {
+      if (gap) created = h.created;
+      return h;
+    }
+    gap = true;
+    return created === undefined ? h : { ...h, created };
+  });
 }

@@ -42,6 +42,8 @@ export type FsResult =
       readonly layers: readonly LayerRef[];
       /** Whether this step added the last layer of `layers` (false for a step with no filesystem change). */
       readonly produced: boolean;
+      /** When the step's result was first made (ISO 8601; from the cache entry on a hit): its history entry's time. */
+      readonly createdAt?: string;
     }
   | { readonly kind: 'context'; readonly ctx: ContextSnapshot }
   | { readonly kind: 'url'; readonly dir: string; readonly filename: string; readonly digest: string };
@@ -376,7 +378,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         r = await sourceResult(step);
       } else {
         const hit = await store.cacheIndex.get(key);
-        if (hit) r = { kind: 'fs', layers: linkStack(step, hit.layers), produced: hit.meta?.produced === true };
+        if (hit) r = { kind: 'fs', layers: linkStack(step, hit.layers), produced: hit.meta?.produced === true, createdAt: hit.createdAt };
       }
       if (r) results.set(step.id, r);
       return r;
@@ -392,10 +394,14 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         const release = await span('step.lock', () => store.lock(`step-${key.replace(/[^a-z0-9]/gi, '').slice(-64)}`, { signal, purpose: step.description }));
         try {
           const hit = req.noCache ? undefined : await store.cacheIndex.get(key);
-          if (hit) r = { kind: 'fs', layers: linkStack(step, hit.layers), produced: hit.meta?.produced === true };
+          if (hit) r = { kind: 'fs', layers: linkStack(step, hit.layers), produced: hit.meta?.produced === true, createdAt: hit.createdAt };
           else {
             r = step.kind === 'exec' ? await runExec(step, signal) : await runFile(step, signal);
-            if (r.kind === 'fs') await store.cacheIndex.put(key, { layers: linkOwn(step, r.layers), createdAt: new Date().toISOString(), meta: { produced: r.produced } });
+            if (r.kind === 'fs') {
+              const createdAt = new Date().toISOString();
+              await store.cacheIndex.put(key, { layers: linkOwn(step, r.layers), createdAt, meta: { produced: r.produced } });
+              r = { ...r, createdAt };
+            }
           }
         } finally {
           await release();

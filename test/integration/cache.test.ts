@@ -36,6 +36,8 @@ describe('build cache', () => {
     expect(img2.RootFS.Layers).toEqual(img1.RootFS.Layers);
     // base + RUN + COPY; `RUN cat` changes nothing and makes no layer.
     expect(img2.RootFS.Layers).toHaveLength(3);
+    // History times come from the cached layers, so the config and the image ID do not change (as docker build).
+    expect(img2.Id).toBe(img1.Id);
   });
 
   it('changing a context file that a COPY does not include keeps that COPY cached', async () => {
@@ -106,6 +108,8 @@ describe('build cache', () => {
     // The COPY layer is content-addressed, so rerunning it makes the same layer.
     const after = await inspect(rig, 'nocache');
     expect(after.RootFS.Layers.at(-1)).toBe(before.RootFS.Layers.at(-1));
+    // …but the layers were made again, at a new time: a new image (no SOURCE_DATE_EPOCH).
+    expect(after.Id).not.toBe(before.Id);
   });
 
   it('--no-cache-filter STAGE reruns that stage only', async () => {

@@ -1,0 +1,10 @@
+import { readFileSync } from 'node:fs';
+let t=performance.now();
+const g = await import('./dist/grammar/index.js'); console.log('grammar import', (performance.now()-t).toFixed(1)); t=performance.now();
+const text=readFileSync('/tmp/p30/Dockerfile','utf8');
+g.parse(text,{file:'Dockerfile'}); console.log('parse1', (performance.now()-t).toFixed(1)); t=performance.now();
+g.parse(text,{file:'Dockerfile'}); console.log('parse2', (performance.now()-t).toFixed(1)); t=performance.now();
+const l = await import('./dist/cli/commands/lint.js'); console.log('lint import', (performance.now()-t).toFixed(1)); t=performance.now();
+l.buildCheckFindings(text,'Dockerfile','/tmp/p30',{buildArgs:new Map()}); console.log('checks1', (performance.now()-t).toFixed(1)); t=performance.now();
+l.buildCheckFindings(text,'Dockerfile','/tmp/p30',{buildArgs:new Map()}); console.log('checks2', (performance.now()-t).toFixed(1)); t=performance.now();
+const c = await import('./dist/compiler/index.js'); console.log('compiler import', (performance.now()-t).toFixed(1)); t=performance.now();
