@@ -42,6 +42,8 @@ export interface BuildRequest {
   readonly ssh: ReadonlyMap<string, string>;
   readonly parallelism?: number;
   readonly runtime: 'runc' | 'crun';
+  /** Writable roots for steps: overlayfs (`auto` uses it when the host can), or copies diffed after each step. */
+  readonly snapshotter?: 'auto' | 'overlay' | 'copy';
   readonly storeRoot: string;
 }
 

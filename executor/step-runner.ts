@@ -24,7 +24,8 @@ import { LineTail, type ProgressSink } from './progress.ts';
 import { StepFailedError, type StepRunner, type StepOutcome } from './scheduler.ts';
 import { createSandbox } from './sandbox/index.ts';
 import type { OciMount } from './sandbox/sandbox.ts';
-import { prepareSnapshot } from './snapshot/index.ts';
+import { overlaySupported, prepareCopySnapshot, prepareSnapshot } from './snapshot/index.ts';
+import { diffToUpper } from './snapshot/diff.ts';
 import { prepareRunMounts } from './run-mounts/index.ts';
 import { resolveUser } from './users.ts';
 import { copy, makeDir, makeFile, fetchUrl } from './fileops/index.ts';
@@ -67,6 +68,9 @@ export interface RealStepRunner extends StepRunner<FsResult> {
 export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRunner> {
   const { store, req, graph, emit } = deps;
   const sandbox = createSandbox({ runtime: req.runtime });
+  const forceCopy = req.snapshotter === 'copy';
+  if (req.snapshotter === 'overlay' && !(await overlaySupported()))
+    throw new TsbuildError('build/no-overlay', 'overlayfs cannot be mounted here', { suggestion: 'use --snapshotter copy (or auto)' });
   const contextDigests = new Map<StepId, string[]>();
   const contextFiles = new Map<StepId, Array<readonly BuildRecordContextFile[] | undefined>>();
   const urlResults = new Map<StepId, FsResult>();
@@ -92,7 +96,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
     const tmp = await store.tempDir('view');
     try {
       await Promise.all(['upper', 'work', 'root'].map((d) => mkdir(join(tmp, d))));
-      const snap = await prepareSnapshot({ lowerDirs: await lowerDirsOf(layers), upperDir: join(tmp, 'upper'), workDir: join(tmp, 'work'), target: join(tmp, 'root') });
+      const snap = await prepareSnapshot({ lowerDirs: await lowerDirsOf(layers), upperDir: join(tmp, 'upper'), workDir: join(tmp, 'work'), target: join(tmp, 'root'), forceCopy });
       try {
         return await f(snap.target);
       } finally {
@@ -122,16 +126,24 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
     try {
       const upper = join(tmp, 'upper');
       await Promise.all(['upper', 'work', 'root'].map((d) => mkdir(join(tmp, d))));
+      const lowerDirs = await lowerDirsOf(parent);
       const snap = await span('step.mount', async () =>
-        prepareSnapshot({ lowerDirs: await lowerDirsOf(parent), upperDir: upper, workDir: join(tmp, 'work'), target: join(tmp, 'root') }),
+        prepareSnapshot({ lowerDirs, upperDir: upper, workDir: join(tmp, 'work'), target: join(tmp, 'root'), forceCopy }),
       );
-      if (snap.kind !== 'overlay')
-        throw new TsbuildError('build/no-overlay', 'overlayfs is not available here; tsbuild needs it to capture a step\'s changes (copy-based diffing is not implemented yet)');
+      // Without overlay there is no upperdir: a pristine copy of the parent is kept to diff the step's tree against.
+      const before = snap.kind === 'copy' ? await prepareCopySnapshot({ lowerDirs, target: join(tmp, 'before') }).catch(async (e: unknown) => {
+        await snap.release();
+        throw e;
+      }) : undefined;
       let excludes: { excludePaths?: readonly string[]; ignoreDirs?: readonly string[] };
       try {
         excludes = await span('step.work', () => work(snap.target));
+        if (before) await span('step.diff', () => diffToUpper(before.target, snap.target, upper));
       } finally {
-        await span('step.unmount', () => snap.release());
+        await span('step.unmount', async () => {
+          await snap.release();
+          await before?.dispose();
+        });
       }
       if (await isEmptyUpper(upper, excludes.ignoreDirs ?? [])) return { kind: 'fs', layers: parent, produced: false };
       // Directories copied up only to hold mount stubs (/etc for /etc/resolv.conf) are not changes when the process
@@ -258,7 +270,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
   const mountView = async (layers: readonly LayerRef[]): Promise<string> => {
     const tmp = await store.tempDir('bindview');
     await Promise.all(['upper', 'work', 'root'].map((d) => mkdir(join(tmp, d))));
-    const snap = await prepareSnapshot({ lowerDirs: await lowerDirsOf(layers), upperDir: join(tmp, 'upper'), workDir: join(tmp, 'work'), target: join(tmp, 'root') });
+    const snap = await prepareSnapshot({ lowerDirs: await lowerDirsOf(layers), upperDir: join(tmp, 'upper'), workDir: join(tmp, 'work'), target: join(tmp, 'root'), forceCopy });
     views.push(async () => {
       await snap.release();
       await rm(tmp, { recursive: true, force: true });

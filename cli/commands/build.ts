@@ -39,6 +39,7 @@ const specs: OptionSpec[] = [
   { name: 'compression', type: 'string' },
   { name: 'source-date-epoch', type: 'string' },
   { name: 'runtime', type: 'string' },
+  { name: 'snapshotter', type: 'string' },
   { name: 'parallelism', short: 'j', type: 'string' },
   { name: 'check', type: 'boolean' },
   { name: 'explain', type: 'boolean' },
@@ -73,6 +74,8 @@ Options:
       --compression ALGO      Layer compression: gzip (default), zstd, none
       --source-date-epoch N   Clamp timestamps to N (also SOURCE_DATE_EPOCH) for reproducible images
       --runtime NAME          OCI runtime for RUN: runc (default) or crun
+      --snapshotter NAME      How steps get a writable root: auto (default: overlayfs when the host has it),
+                              overlay, or copy (full copies, diffed after each step; slow, works anywhere)
   -j, --parallelism N         Steps run at once (default: number of cores)
       --explain               After the build, say why each step that ran was not cached: the context files,
                               build-arg/ENV values, base image or instruction that changed since the last build
@@ -252,6 +255,9 @@ export function parseBuildArgs(args: readonly string[], io: Io): ParsedBuild {
   if (!Number.isInteger(parallelism) || parallelism < 1) throw new TsbuildError('usage/parallelism', `invalid --parallelism "${par}"`, { exitCode: 2 });
   const runtime = str(v.runtime) ?? io.env.TSBUILD_RUNTIME ?? 'runc';
   if (runtime !== 'runc' && runtime !== 'crun') throw new TsbuildError('usage/runtime', `invalid --runtime "${runtime}"`, { exitCode: 2, suggestion: 'use runc or crun' });
+  const snapshotter = str(v.snapshotter) ?? io.env.TSBUILD_SNAPSHOTTER ?? 'auto';
+  if (snapshotter !== 'auto' && snapshotter !== 'overlay' && snapshotter !== 'copy')
+    throw new TsbuildError('usage/snapshotter', `invalid --snapshotter "${snapshotter}"`, { exitCode: 2, suggestion: 'use auto, overlay or copy' });
   if (bool(v.push) && list(v.tag).length === 0)
     throw new TsbuildError('usage/push-without-tag', '--push needs at least one --tag naming the destination', { exitCode: 2, suggestion: 'e.g. tsbuild build --push -t localhost:5000/app:1 .' });
   const quiet = bool(v.quiet);
@@ -274,6 +280,7 @@ export function parseBuildArgs(args: readonly string[], io: Io): ParsedBuild {
     ssh,
     parallelism,
     runtime,
+    snapshotter,
     storeRoot: defaultStoreRoot(io.env),
   };
   return {

@@ -4,16 +4,16 @@
  * (which keeps owners, modes, times, links, device nodes and xattrs, and reflinks where the filesystem can).
  *
  * Whiteouts in the lower dirs are honoured in both forms a layer unpacker may leave: overlay's character device
- * 0/0 and OCI's `.wh.<name>` files; `.wh..wh..opq` empties the directory. Overlay's opaque-directory xattr
- * (`trusted.overlay.opaque`) cannot be read from Node without a helper, so lower dirs for this fallback must be
- * unpacked in `plain` mode or carry `.wh..wh..opq` markers.
+ * 0/0 and OCI's `.wh.<name>` files; `.wh..wh..opq` and overlay's `trusted.overlay.opaque=y` xattr (read with
+ * getfattr) empty the directory.
  *
- * There is no upperdir: the caller diffs the result against the lowers (e.g. a `diffSnapshot`) to get a layer.
+ * There is no upperdir: the step runner diffs the result against a pristine copy (./diff.ts) to get one.
  */
 import { spawn } from 'node:child_process';
-import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { TsbuildError } from '../../util/errors.ts';
+import { OVERLAY_OPAQUE, readXattrTree } from '../layer/xattr.ts';
 
 /** A copied snapshot; `dispose` deletes the directory. */
 export interface CopySnapshot {
@@ -43,10 +43,15 @@ interface Whiteouts {
   readonly markers: string[];
   /** Layer-relative directories, parents before children. */
   readonly dirs: string[];
+  /** Layer-relative non-directories (whiteouts aside): each replaces a directory below, if there is one. */
+  readonly nondirs: string[];
 }
 
 async function findWhiteouts(layer: string): Promise<Whiteouts> {
-  const out: Whiteouts = { deleted: [], opaque: [], markers: [], dirs: [] };
+  const out: Whiteouts = { deleted: [], opaque: [], markers: [], dirs: [], nondirs: [] };
+  // Layers unpacked for overlay mark opaque directories with an xattr rather than a marker file.
+  const xattrs = await readXattrTree(layer, (n) => n === OVERLAY_OPAQUE);
+  for (const [rel, m] of xattrs) if (m.get(OVERLAY_OPAQUE)?.toString() === 'y' && rel !== '') out.opaque.push(rel);
   const walk = async (rel: string): Promise<void> => {
     const entries = await readdir(path.join(layer, rel), { withFileTypes: true });
     for (const e of entries) {
@@ -62,10 +67,12 @@ async function findWhiteouts(layer: string): Promise<Whiteouts> {
         if (st.rdev === 0) {
           out.deleted.push(childRel);
           out.markers.push(childRel);
-        }
+        } else out.nondirs.push(childRel);
       } else if (e.isDirectory()) {
         out.dirs.push(childRel);
         await walk(childRel);
+      } else {
+        out.nondirs.push(childRel);
       }
     }
   };
@@ -99,10 +106,22 @@ export async function prepareCopySnapshot(opts: { readonly lowerDirs: readonly s
           for (const child of await readdir(dir)) await rm(path.join(dir, child), { recursive: true, force: true });
         }
       }
+      // …and a non-directory replaces a directory below (cp cannot overwrite a directory with a file).
+      for (const f of wh.nondirs) {
+        const p = path.join(target, f);
+        const st = await lstat(p).catch(() => undefined);
+        if (st?.isDirectory() === true) await rm(p, { recursive: true, force: true });
+      }
       // Delete before copying: cp cannot replace a directory with a whiteout device.
       for (const d of wh.deleted) await rm(path.join(target, d), { recursive: true, force: true });
       await cp(path.resolve(layer), target);
       for (const m of wh.markers) await rm(path.join(target, m), { recursive: true, force: true });
+      // Removing a marker touched its directory: give it back the layer's times, so two copies of the same layers
+      // are identical (the copy differ compares mtimes).
+      for (const dir of new Set(wh.markers.map((m) => path.dirname(m)))) {
+        const st = await lstat(path.join(layer, dir)).catch(() => undefined);
+        if (st?.isDirectory() === true) await utimes(path.join(target, dir), st.atime, st.mtime);
+      }
     }
   } catch (e) {
     await rm(target, { recursive: true, force: true });
