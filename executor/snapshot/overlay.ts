@@ -88,6 +88,9 @@ function unmountSync(target: string): void {
   if (r.status !== 0) spawnSync('umount', ['-l', target], { stdio: 'ignore' });
 }
 
+/** Longest option string passed as is (the kernel takes one page, 4096 bytes, with the terminating NUL). */
+const DIRECT_OPTIONS_MAX = 4000;
+
 /** Mounts an overlay of `lowerDirs` + `upperDir` at `target`. Throws `snapshot/mount-failed` with mount's message. */
 export async function mountOverlay(opts: OverlayOptions): Promise<MountedSnapshot> {
   if (opts.lowerDirs.length === 0) throw new TsbuildError('snapshot/no-lowers', 'an overlay needs at least one lower directory');
@@ -100,6 +103,14 @@ export async function mountOverlay(opts: OverlayOptions): Promise<MountedSnapsho
   await mkdir(opts.upperDir, { recursive: true, mode: 0o755 });
   await mkdir(opts.workDir, { recursive: true, mode: 0o700 });
   await mkdir(target, { recursive: true, mode: 0o755 });
+  // Mount options must fit in one page. Absolute paths usually do; a long chain of layers goes through a directory
+  // of short symlinks instead (the "short-path trick"), which costs a temp dir and a symlink per layer.
+  const direct = `lowerdir=${opts.lowerDirs.map((d) => path.resolve(d)).join(':')},upperdir=${path.resolve(opts.upperDir)},workdir=${path.resolve(opts.workDir)},redirect_dir=off,metacopy=off,index=off`;
+  if (direct.length <= DIRECT_OPTIONS_MAX && !/[,:\\]/.test(opts.lowerDirs.join('') + opts.upperDir + opts.workDir)) {
+    const r = await exec('mount', ['-t', 'overlay', 'overlay', '-o', direct, target]);
+    if (r.code !== 0) throw new TsbuildError('snapshot/mount-failed', `cannot mount overlay at ${target}: ${r.stderr}`);
+    return trackMount(target);
+  }
   const links = await mkdtemp(path.join(os.tmpdir(), 'tsb-ovl-'));
   try {
     const names: string[] = [];

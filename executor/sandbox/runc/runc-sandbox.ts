@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { TsbuildError } from '../../../util/errors.ts';
 import { onExit } from '../../snapshot/on-exit.ts';
+import { span } from '../../trace.ts';
 import { missingPaths } from '../in-root.ts';
 import { DEFAULT_HOSTNAME, type RunIo, type RunResult, type RunSpec, type Sandbox } from '../sandbox.ts';
 import { buildRuncConfig, hostsFile, resolvConfFor, rlimitsFromProc, standardMounts, type Rlimit } from './config.ts';
@@ -171,14 +172,16 @@ function nsToTouch(ns: bigint): string {
 }
 
 /**
- * Sets a directory's times back to the recorded ones. Node's utimes goes through a double of seconds (sub-microsecond
- * loss), which is fine for atime (not part of a layer) but not for mtime, so when utimes does not land on the exact
- * nanosecond the mtime is set by coreutils `touch` (`-h`: never through a symlink). One spawn at most.
+ * Sets a directory's times back to the recorded ones. Node's utimes goes through a double of seconds, so it can miss
+ * by a fraction of a microsecond; that is within what layers keep (whole seconds in the tar header) and what the
+ * unchanged-copy-up check compares (milliseconds), so only a bigger miss (a filesystem that rounds) pays for a spawn
+ * of coreutils `touch` (`-h`: never through a symlink) to set the exact nanosecond. One spawn at most.
  */
 async function restoreTimes(p: string, atimeNs: bigint, mtimeNs: bigint): Promise<void> {
   await utimes(p, Number(atimeNs) / 1e9, Number(mtimeNs) / 1e9);
   const now = await lstat(p, { bigint: true });
-  if (now.mtimeNs === mtimeNs) return;
+  const miss = now.mtimeNs - mtimeNs;
+  if (miss > -1000n && miss < 1000n) return;
   await new Promise<void>((resolve) => {
     const c = spawn('touch', ['-h', '-c', '-m', '-d', nsToTouch(mtimeNs), '--', p], { stdio: 'ignore' });
     c.on('error', () => resolve());
@@ -247,7 +250,7 @@ export function createRuncSandbox(opts: RuncSandboxOptions = {}): Sandbox {
         const config = buildRuncConfig(spec, facts);
         await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config));
         const destinations = [...standardMounts(facts), ...spec.mounts].map((m) => m.destination);
-        plan = await planStubs(spec.rootfs, destinations);
+        plan = await span('sandbox.plan-stubs', () => planStubs(spec.rootfs, destinations));
 
         const runtimeBin = bin;
         const killSync = (): void => {
@@ -265,7 +268,7 @@ export function createRuncSandbox(opts: RuncSandboxOptions = {}): Sandbox {
         };
         unregister = onExit(kill, killSync);
 
-        const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; aborted: boolean }>((resolve, reject) => {
+        const exit = await span('sandbox.runtime', () => new Promise<{ code: number | null; signal: NodeJS.Signals | null; aborted: boolean }>((resolve, reject) => {
           let aborted = false;
           const stdinMode = io.inheritStdio ? 'inherit' : io.stdinStream !== undefined || spec.stdin !== undefined ? 'pipe' : 'ignore';
           const outMode = io.inheritStdio ? 'inherit' : 'pipe';
@@ -297,7 +300,7 @@ export function createRuncSandbox(opts: RuncSandboxOptions = {}): Sandbox {
             if (io.stdinStream !== undefined && c.stdin) io.stdinStream.unpipe(c.stdin);
             resolve({ code, signal, aborted });
           });
-        });
+        }));
 
         // runc deletes the container when `run` returns normally; after a kill or a runtime crash, state may remain.
         if (exit.aborted || exit.signal !== null || existsSync(path.join(runtimeRoot, id))) {
@@ -311,13 +314,13 @@ export function createRuncSandbox(opts: RuncSandboxOptions = {}): Sandbox {
             throw new TsbuildError('sandbox/start-failed', runtimeError, { suggestion: startFailureHint(runtimeError) });
           }
         }
-        const { removed, touched } = await removeStubs(spec.rootfs, plan);
+        const { removed, touched } = await span('sandbox.remove-stubs', () => removeStubs(spec.rootfs, plan));
         plan = { stubs: [], parents: [] };
         return { exitCode: code, mountStubs: removed, stubParents: touched };
       } finally {
         unregister?.();
         if (plan.stubs.length > 0) await removeStubs(spec.rootfs, plan).catch(() => undefined);
-        await rm(bundle, { recursive: true, force: true });
+        await span('sandbox.rm-bundle', () => rm(bundle, { recursive: true, force: true }));
       }
     },
   };

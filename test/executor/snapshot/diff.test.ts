@@ -1,5 +1,5 @@
 /** The copy snapshotter's differ (executor/snapshot/diff.ts) on real directory trees. */
-import { lstat, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile, chmod } from 'node:fs/promises';
+import { lstat, lutimes, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -28,6 +28,7 @@ async function twin(): Promise<{ before: string; after: string }> {
     await writeFile(path.join(t, 'etc/sub/gone'), 'x\n');
     await writeFile(path.join(t, 'whole'), 'sec\n');
     await symlink('etc/keep', path.join(t, 'link'));
+    await lutimes(path.join(t, 'link'), 1_600_000_000.5, 1_600_000_000.5);
     for (const p of ['etc/keep', 'etc/edit', 'etc/sub/gone', 'whole', 'etc/sub', 'etc', '.']) await utimes(path.join(t, p), 1_600_000_000.5, 1_600_000_000.5);
   }
   return { before, after };
