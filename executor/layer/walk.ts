@@ -21,6 +21,42 @@ export const WHITEOUT_PREFIX = '.wh.';
 
 /** Largest read of file content, bytes: big enough for few syscalls, small enough to keep memory flat. */
 const READ_CHUNK = 1 << 20;
+/** Regular files up to this size are read whole, ahead of the tar stream. */
+const PREFETCH_MAX_SIZE = 256 * 1024;
+/** How many entries ahead small files are read (at most PREFETCH_FILES × PREFETCH_MAX_SIZE bytes held). */
+const PREFETCH_FILES = 32;
+/** lstat calls in flight per directory. */
+const LSTAT_BATCH = 64;
+
+async function lstatAll(dir: string, names: readonly string[]): Promise<Stats[]> {
+  const out: Stats[] = [];
+  for (let i = 0; i < names.length; i += LSTAT_BATCH) {
+    out.push(...(await Promise.all(names.slice(i, i + LSTAT_BATCH).map((n) => lstat(path.join(dir, n))))));
+  }
+  return out;
+}
+
+/**
+ * Reads a regular file of `size` bytes whole (O_NOFOLLOW: it was lstat'ed as a regular file; never read through a
+ * swapped-in symlink). One read of size+1 bytes tells a file that grew from one of the right size.
+ */
+async function readSmallFile(abs: string, size: number, rel: string): Promise<Buffer> {
+  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const buf = Buffer.allocUnsafe(size + 1);
+    let got = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, got, size + 1 - got, null);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+      if (got > size) throw new TsbuildError('layer/file-changed', `/${rel} grew while it was being archived`);
+    }
+    if (got !== size) throw new TsbuildError('layer/file-changed', `/${rel} shrank while it was being archived`);
+    return buf.subarray(0, size);
+  } finally {
+    await fh.close();
+  }
+}
 export const OPAQUE_MARKER = '.wh..wh..opq';
 
 /** Options of the tar walker. Paths are relative to the walked root, `/`-separated, without a leading `/`. */
@@ -104,12 +140,12 @@ export async function* tarDirectory(root: string, opts: WalkOptions): AsyncGener
   }
 
   async function* walkDir(abs: string, rel: string): AsyncGenerator<Buffer> {
-    const names = (await readdir(abs)).sort(compareNames);
+    const names = (await readdir(abs)).sort(compareNames).filter((name) => !excluded.has(rel ? `${rel}/${name}` : name));
+    const stats = await lstatAll(abs, names);
     const children: Child[] = [];
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
       const childRel = rel ? `${rel}/${name}` : name;
-      if (excluded.has(childRel)) continue;
-      const st = await lstat(path.join(abs, name));
+      const st = stats[i]!;
       let whiteout = false;
       if (opts.overlay) {
         const x = xattrs.get(childRel);
@@ -138,15 +174,38 @@ export async function* tarDirectory(root: string, opts: WalkOptions): AsyncGener
         mtime: clampTime(c.st),
       });
     }
-    for (const c of children) {
-      if (c.whiteout) continue;
-      const childRel = rel ? `${rel}/${c.name}` : c.name;
-      const childAbs = path.join(abs, c.name);
-      yield* entry(childAbs, childRel, c.st);
+    // Small files are read ahead, PREFETCH_FILES at a time, while earlier entries are being consumed: one file
+    // after another, each open/read/close is a round trip through libuv's thread pool, and a tree of many small
+    // files spent most of its time waiting on those (measured: 20,000 files / 158 MB, 12.2 s before, see
+    // bench/README.md). Entries still come out in order.
+    const files = children.filter((c) => !c.whiteout);
+    const ahead = new Map<number, Promise<Buffer>>();
+    let next = 0;
+    const fill = (upTo: number): void => {
+      for (; next < files.length && next <= upTo; next++) {
+        const c = files[next]!;
+        if (c.st.isFile() && c.st.nlink === 1 && c.st.size <= PREFETCH_MAX_SIZE) {
+          const p = readSmallFile(path.join(abs, c.name), c.st.size, rel ? `${rel}/${c.name}` : c.name);
+          p.catch(() => undefined); // awaited in order below
+          ahead.set(next, p);
+        }
+      }
+    };
+    try {
+      for (const [i, c] of files.entries()) {
+        fill(i + PREFETCH_FILES);
+        const childRel = rel ? `${rel}/${c.name}` : c.name;
+        const pre = ahead.get(i);
+        ahead.delete(i);
+        yield* entry(path.join(abs, c.name), childRel, c.st, pre);
+      }
+    } finally {
+      // A consumer that stops early leaves reads in flight: let them settle (their file handles close themselves).
+      await Promise.allSettled(ahead.values());
     }
   }
 
-  async function* entry(abs: string, rel: string, st: Stats): AsyncGenerator<Buffer> {
+  async function* entry(abs: string, rel: string, st: Stats, prefetched?: Promise<Buffer>): AsyncGenerator<Buffer> {
     const xa = portable(rel);
     const base = {
       name: archiveName(rel),
@@ -183,6 +242,12 @@ export async function* tarDirectory(root: string, opts: WalkOptions): AsyncGener
     }
     if (st.isSymbolicLink()) {
       yield encodeHeader({ ...base, type: 'symlink', size: 0, linkname: await readlink(abs) });
+    } else if (st.isFile() && prefetched !== undefined) {
+      const content = await prefetched;
+      yield encodeHeader({ ...base, type: 'file', size: st.size });
+      if (content.length > 0) yield content;
+      const pad = tarPadding(st.size);
+      if (pad.length) yield pad;
     } else if (st.isFile()) {
       yield encodeHeader({ ...base, type: 'file', size: st.size });
       let read = 0;

@@ -98,14 +98,17 @@ async function writeTarStream(
       }
     },
   ];
-  if (compression !== 'none') stages.push(createCompressor(compression, level));
-  stages.push(async function* (src: AsyncIterable<Buffer>) {
-    for await (const c of src) {
-      blobHash.update(c);
-      size += c.length;
-      yield c;
-    }
-  });
+  // Uncompressed, the blob is the tar: one hash gives both digests.
+  if (compression !== 'none') {
+    stages.push(createCompressor(compression, level));
+    stages.push(async function* (src: AsyncIterable<Buffer>) {
+      for await (const c of src) {
+        blobHash.update(c);
+        size += c.length;
+        yield c;
+      }
+    });
+  }
   try {
     // flush: fsync before close, so the rename below never publishes a file whose data is not on disk.
     const sink = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true });
@@ -120,10 +123,11 @@ async function writeTarStream(
     await rm(tmp, { force: true });
     throw e;
   }
+  const diffId = asDigest(`sha256:${diffHash.digest('hex')}`);
   return {
-    digest: asDigest(`sha256:${blobHash.digest('hex')}`),
-    diffId: asDigest(`sha256:${diffHash.digest('hex')}`),
-    size,
+    digest: compression === 'none' ? diffId : asDigest(`sha256:${blobHash.digest('hex')}`),
+    diffId,
+    size: compression === 'none' ? uncompressedSize : size,
     uncompressedSize,
     mediaType: layerMediaType(compression),
   };

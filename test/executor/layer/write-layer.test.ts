@@ -204,6 +204,32 @@ describe('writeTarFromDir', () => {
     expect([nul.devmajor, nul.devminor]).toEqual([1, 3]);
   });
 
+  it('many small files (read ahead) come out whole, in order, at every size around the read-ahead limits', async () => {
+    const root = await tempDir();
+    const dir = path.join(root, 'tree');
+    mkdirSync(path.join(dir, 'sub'), { recursive: true });
+    const sizes = [0, 1, 511, 512, 513, 4096, 65535, 262143, 262144, 262145, 1 << 20];
+    const want = new Map<string, Buffer>();
+    for (let i = 0; i < 150; i++) {
+      const size = sizes[i % sizes.length]!;
+      const name = `sub/f${String(i).padStart(3, '0')}`;
+      const content = Buffer.alloc(size, (i * 31) % 251);
+      if (size >= 4) content.writeUInt32BE(i, 0);
+      writeFileSync(path.join(dir, name), content);
+      want.set(name, content);
+    }
+    linkSync(path.join(dir, 'sub/f001'), path.join(dir, 'sub/zz-hardlink'));
+    const out = path.join(root, 'layer.tar');
+    await writeTarFromDir(dir, out);
+    const dest = path.join(root, 'x');
+    mkdirSync(dest);
+    sh('tar', ['-xf', out, '-C', dest]);
+    for (const [name, content] of want) expect(readFileSync(path.join(dest, name)).equals(content), name).toBe(true);
+    expect(statSync(path.join(dest, 'sub/zz-hardlink')).ino).toBe(statSync(path.join(dest, 'sub/f001')).ino);
+    const names = sh('tar', ['-tf', out]).trim().split('\n');
+    expect(names.filter((n) => n.startsWith('sub/f'))).toEqual([...want.keys()]);
+  });
+
   it('streams a large file in constant memory with the right size', async () => {
     const root = await tempDir();
     const src = path.join(root, 'src');
