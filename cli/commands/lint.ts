@@ -20,6 +20,7 @@ import {
   type ShellSyntaxChecker,
 } from '../../compiler/lint/index.ts';
 import { fixUntilStable, unifiedDiff } from '../../compiler/lint/fix.ts';
+import { PatternMatcher, cleanPath, parseIgnoreFile } from '../../cache/context/patterns.ts';
 
 const LEVELS: readonly RuleLevel[] = ['error', 'warning', 'info', 'style', 'ignore'];
 
@@ -289,11 +290,12 @@ function contextFacts(dir: string): Pick<LintOptions, 'isIgnored' | 'context'> {
     context: { hasDockerignore: has, sizeBytes: has ? 0 : treeSize(dir, 16 * 1024 * 1024) },
   };
   if (has) {
-    const require = createRequire(import.meta.url);
-    const mod = require('@balena/dockerignore') as { default?: (o?: unknown) => { add(l: string[]): { ignores(p: string): boolean } } } & ((o?: unknown) => { add(l: string[]): { ignores(p: string): boolean } });
-    const factory = mod.default ?? mod;
-    const ig = factory().add(readFileSync(ignoreFile, 'utf8').split(/\r?\n/));
-    out.isIgnored = (p) => ig.ignores(p);
+    // The build's own matcher (a port of moby/patternmatcher), so lint and COPY agree on what is ignored.
+    const matcher = new PatternMatcher(parseIgnoreFile(readFileSync(ignoreFile, 'utf8')));
+    out.isIgnored = (p) => {
+      const clean = cleanPath(p);
+      return clean !== '.' && !clean.startsWith('..') && matcher.matches(clean);
+    };
   }
   return out;
 }

@@ -53,6 +53,14 @@ describe('tsbuild lint', () => {
     const r = await tsbuildCli(['lint', '--experimental', '--format', 'json', '.'], { cwd: dir });
     expect(JSON.parse(r.stdout).map((x: { code: string }) => x.code)).toContain('CopyIgnoredFile');
   });
+  it('CopyIgnoredFile matches as the build does (moby patternmatcher: metacharacters, parents, exceptions)', async () => {
+    const dir = await tempDir();
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM alpine:3\nCOPY a+b(c).txt /x\nCOPY docs/keep.md /y\nCOPY docs/drop.md /z\nCOPY build/out /w\n');
+    writeFileSync(path.join(dir, '.dockerignore'), 'a+b(c).txt\ndocs\n!docs/keep.md\nbuild\n');
+    const r = await tsbuildCli(['lint', '--experimental', '--format', 'json', '.'], { cwd: dir });
+    const lines = (JSON.parse(r.stdout) as Array<{ code: string; line: number }>).filter((x) => x.code === 'CopyIgnoredFile').map((x) => x.line);
+    expect(lines).toEqual([2, 4, 5]);
+  });
   it('bad flags are usage errors', async () => {
     const r = await tsbuildCli(['lint', '--format', 'xml']);
     expect(r.code).toBe(2);
