@@ -159,7 +159,8 @@ const SMALL_TREE = 64;
  */
 async function treeScan(dir: string, limit: number): Promise<{ size: number; paths: string[] | undefined }> {
   let size = 0;
-  let paths: string[] | undefined = [];
+  // A negative limit: the size only, no path list.
+  let paths: string[] | undefined = limit < 0 ? undefined : [];
   const stack = [dir];
   while (stack.length > 0) {
     const d = stack.pop()!;
@@ -194,21 +195,5 @@ async function fsyncPath(p: string): Promise<void> {
 
 /** Apparent size of regular files under `dir`, bytes (no symlinks followed). */
 export async function treeSize(dir: string): Promise<number> {
-  let total = 0;
-  const stack = [dir];
-  while (stack.length > 0) {
-    const d = stack.pop()!;
-    let ents;
-    try {
-      ents = await readdir(d, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of ents) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) stack.push(p);
-      else if (e.isFile()) total += (await lstat(p)).size;
-    }
-  }
-  return total;
+  return (await treeScan(dir, -1)).size;
 }

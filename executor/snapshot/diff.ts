@@ -127,37 +127,34 @@ function run(cmd: string, args: readonly string[], opts: { cwd?: string; input?:
  */
 const TAR_ARGS = "--format=posix --numeric-owner --xattrs '--xattrs-include=*' '--xattrs-exclude=trusted.*'";
 
+/** Copies `paths` (relative, each without its children) from `from` into `to` through one tar pipe. */
+async function copyEntries(from: string, to: string, paths: readonly string[]): Promise<void> {
+  if (paths.length === 0) return;
+  const list = Buffer.from(paths.map((p) => `./${p}\0`).join(''));
+  await run('bash', ['-c', `set -o pipefail; tar -C "$1" ${TAR_ARGS} --no-recursion --null -T - -cf - | tar -C "$2" ${TAR_ARGS} --same-owner -p -xf -`, 'sh', from, to], { input: list });
+}
+
+const exists = (p: string): Promise<boolean> => lstat(p).then(() => true, () => false);
+
 /**
  * Writes what changed from `before` to `after` into `upper` (an empty directory) as an overlay upperdir.
  * Returns the changes it wrote.
  */
 export async function diffToUpper(before: string, after: string, upper: string): Promise<TreeChanges> {
   const changes = await treeChanges(before, after);
-  if (changes.copy.length > 0) {
-    const list = Buffer.from(changes.copy.map((p) => `./${p}\0`).join(''));
-    await run('bash', ['-c', `set -o pipefail; tar -C "$1" ${TAR_ARGS} --no-recursion --null -T - -cf - | tar -C "$2" ${TAR_ARGS} --same-owner -p -xf -`, 'sh', after, upper], { input: list });
-  }
+  await copyEntries(after, upper, changes.copy);
   if (changes.deleted.length > 0) {
-    // Parents of a deleted path exist in `upper` only when something else changed there: make them (as copy-ups of
-    // the directory in `after`) before the whiteout device goes in.
-    const missingParents = [...new Set(changes.deleted.map((d) => path.posix.dirname(d)).filter((d) => d !== '.'))];
-    const parents: string[] = [];
-    for (const d of missingParents) {
-      const exists = await lstat(path.join(upper, d)).then(() => true, () => false);
-      if (!exists) parents.push(d);
+    // Parents of a deleted path exist in `upper` only when something else changed there: make the missing ones, with
+    // their ancestors, parents first (as copy-ups of the directories in `after`) before the whiteout devices go in.
+    const ancestors = new Set<string>();
+    for (const d of changes.deleted) {
+      const parts = d.split('/').slice(0, -1);
+      for (let i = 1; i <= parts.length; i++) ancestors.add(parts.slice(0, i).join('/'));
     }
-    if (parents.length > 0) {
-      const withAncestors = new Set<string>();
-      for (const d of parents) {
-        const parts = d.split('/');
-        for (let i = 1; i <= parts.length; i++) withAncestors.add(parts.slice(0, i).join('/'));
-      }
-      const ordered = [...withAncestors].sort((x, y) => x.split('/').length - y.split('/').length);
-      const todo: string[] = [];
-      for (const d of ordered) if (!(await lstat(path.join(upper, d)).then(() => true, () => false))) todo.push(d);
-      const list = Buffer.from(todo.map((p) => `./${p}\0`).join(''));
-      await run('bash', ['-c', `set -o pipefail; tar -C "$1" ${TAR_ARGS} --no-recursion --null -T - -cf - | tar -C "$2" ${TAR_ARGS} --same-owner -p -xf -`, 'sh', after, upper], { input: list });
-    }
+    const ordered = [...ancestors].sort((x, y) => x.split('/').length - y.split('/').length);
+    const missing: string[] = [];
+    for (const d of ordered) if (!(await exists(path.join(upper, d)))) missing.push(d);
+    await copyEntries(after, upper, missing);
     // mknod for every deleted path, in batches through one shell each (no ARG_MAX trouble, few processes).
     for (let i = 0; i < changes.deleted.length; i += 512) {
       const batch = changes.deleted.slice(i, i + 512);
