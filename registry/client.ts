@@ -163,15 +163,19 @@ export class RegistryClient {
     if (!p) {
       p = (async () => {
         if (!allowsPlainHttp(this.config, host)) return `https://${apiHost}`;
-        // Probe TLS: a plain-HTTP server answers the handshake with garbage (EPROTO / wrong version number).
+        // Probe TLS: a plain-HTTP server answers the handshake with garbage (EPROTO / wrong version number). The
+        // probe only picks the scheme, so it skips certificate checks: building the verifying context (the bundled
+        // and system CAs, ~80 ms) is left to the requests that go over https; they verify and report cert errors.
+        const probe = new Agent({ connect: { rejectUnauthorized: false }, connections: 1 });
         try {
-          const res = await request(`https://${apiHost}/v2/`, { method: 'GET', dispatcher: this.#agent(`https://${apiHost}`, host), headersTimeout: 15_000 });
+          const res = await request(`https://${apiHost}/v2/`, { method: 'GET', dispatcher: probe, headersTimeout: 15_000 });
           await res.body.dump();
           return `https://${apiHost}`;
         } catch (e) {
           if (TLS_PROTOCOL.test(`${errorCode(e) ?? ''} ${(e as Error).message}`) || errorCode(e) === 'ECONNRESET') return `http://${apiHost}`;
-          if (isTlsCertError(e)) throw tlsError(host, e);
           throw unreachable(host, e);
+        } finally {
+          probe.destroy().catch(() => {});
         }
       })();
       p.catch(() => this.#schemes.delete(host));
@@ -184,13 +188,14 @@ export class RegistryClient {
   #agent(origin: string, host: string): Agent {
     let a = this.#agents.get(origin);
     if (!a) {
-      const perHost = [...(this.config.caCerts[host] ?? []), ...(this.config.caCerts['*'] ?? [])].map((f) => readPem(f));
-      const ca = [...tls.rootCertificates, ...safeSystemCas(), ...this.#extraCa, ...perHost];
-      a = new Agent({
-        connect: { ca, rejectUnauthorized: !isInsecureHost(this.config, host) },
-        connections: 16,
-        keepAliveTimeout: 30_000,
-      });
+      // Plain http needs no TLS context: the CA list (bundled + system, ~60 ms to load) is built for https only.
+      const tlsOptions = origin.startsWith('https:')
+        ? {
+            ca: [...tls.rootCertificates, ...safeSystemCas(), ...this.#extraCa, ...[...(this.config.caCerts[host] ?? []), ...(this.config.caCerts['*'] ?? [])].map((f) => readPem(f))],
+            rejectUnauthorized: !isInsecureHost(this.config, host),
+          }
+        : {};
+      a = new Agent({ connect: tlsOptions, connections: 16, keepAliveTimeout: 30_000 });
       this.#agents.set(origin, a);
     }
     return a;
