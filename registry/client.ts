@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import { createAgent, request, type Agent, type ResponseData } from './http.ts';
 import type { Readable } from 'node:stream';
 import { TsbuildError } from '../util/errors.ts';
 import { parseChallenges, TokenCache, type Challenge } from './auth.ts';
@@ -41,7 +41,7 @@ export interface RegistryClientOptions {
 export interface RegistryResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: Dispatcher.ResponseData['body'];
+  readonly body: ResponseData['body'];
   /** The URL that finally answered (after redirects). */
   readonly url: string;
 }
@@ -166,9 +166,9 @@ export class RegistryClient {
         // Probe TLS: a plain-HTTP server answers the handshake with garbage (EPROTO / wrong version number). The
         // probe only picks the scheme, so it skips certificate checks: building the verifying context (the bundled
         // and system CAs, ~80 ms) is left to the requests that go over https; they verify and report cert errors.
-        const probe = new Agent({ connect: { rejectUnauthorized: false }, connections: 1 });
+        const probe = createAgent({ connect: { rejectUnauthorized: false }, connections: 1 });
         try {
-          const res = await request(`https://${apiHost}/v2/`, { method: 'GET', dispatcher: probe, headersTimeout: 15_000 });
+          const res = await request(probe, `https://${apiHost}/v2/`, { method: 'GET', headersTimeout: 15_000 });
           await res.body.dump();
           return `https://${apiHost}`;
         } catch (e) {
@@ -195,7 +195,7 @@ export class RegistryClient {
             rejectUnauthorized: !isInsecureHost(this.config, host),
           }
         : {};
-      a = new Agent({ connect: tlsOptions, connections: 16, keepAliveTimeout: 30_000 });
+      a = createAgent({ connect: tlsOptions, connections: 16, keepAliveTimeout: 30_000 });
       this.#agents.set(origin, a);
     }
     return a;
@@ -319,10 +319,10 @@ export class RegistryClient {
       throw new TsbuildError('registry/auth', `${ep.host} asks for credentials at ${realm}, which is not HTTPS; refusing to send them`);
     }
     const dispatcher = this.#agent(url.origin, url.host);
-    let res: Dispatcher.ResponseData;
+    let res: ResponseData;
     if (creds?.identityToken !== undefined) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'tsbuild', service, scope: scopes.join(' ') });
-      res = await request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString(), dispatcher });
+      res = await request(dispatcher, url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
     } else {
       if (service) url.searchParams.set('service', service);
       for (const s of scopes) url.searchParams.append('scope', s);
@@ -331,7 +331,7 @@ export class RegistryClient {
         url.searchParams.set('account', creds.username);
         headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
       }
-      res = await request(url, { method: 'GET', headers, dispatcher });
+      res = await request(dispatcher, url, { method: 'GET', headers });
     }
     const text = await res.body.text();
     if (res.statusCode === 401 || res.statusCode === 403) {
@@ -360,11 +360,10 @@ export class RegistryClient {
       const target = new URL(url);
       const headers: Record<string, string> = { 'user-agent': 'tsbuild/0.1', ...opts.headers };
       if (auth !== undefined && target.origin === origin) headers.authorization = auth;
-      const res = await request(target, {
+      const res = await request(this.#agent(target.origin, target.host), target, {
         method: opts.method,
         headers,
         body: hop === 0 || opts.method === 'GET' || opts.method === 'HEAD' ? (opts.body?.() ?? null) : null,
-        dispatcher: this.#agent(target.origin, target.host),
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       const loc = res.headers.location;

@@ -6,7 +6,7 @@
  * stored byte for byte as served (their digests are the registry's), then the name is tagged.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, fdatasync, type WriteStream } from 'node:fs';
 import { stat, truncate, unlink } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
@@ -358,8 +358,10 @@ async function fetchBlob(store: Store, client: RegistryClient, ep: Endpoint, rep
         hash = createHash('sha256');
         hashed = 0;
       }
-      // flush: fsync before close, so a blob adopted below is durable.
+      // flush: fsync before close, so a blob adopted below is durable. The writer also syncs as it goes (see
+      // EarlySync), so the disk works while the network does and the final fsync has little left to wait for.
       const ws = createWriteStream(partial, { flags: append ? 'a' : 'w', highWaterMark: 1 << 20, flush: true });
+      const early = new EarlySync(ws);
       try {
         for await (const c of res.body as AsyncIterable<Buffer>) {
           if (have + c.length > d.size) {
@@ -372,9 +374,12 @@ async function fetchBlob(store: Store, client: RegistryClient, ep: Endpoint, rep
           hash.update(c);
           hashed += c.length;
           if (!ws.write(c)) await once(ws, 'drain');
+          early.wrote(c.length);
         }
+        await early.settled();
         await closeStream(ws);
       } catch (e) {
+        await early.settled();
         await closeStream(ws).catch(() => {});
         if (e instanceof TsbuildError) throw e;
         // Whatever reached the file stays; the next attempt (or the next pull) asks for the rest with Range.
@@ -400,6 +405,38 @@ async function fetchBlob(store: Store, client: RegistryClient, ep: Endpoint, rep
     return true;
   } finally {
     await release();
+  }
+}
+
+/**
+ * Starts an fdatasync every `every` bytes written (one at a time, not awaited by the writer). Without it a whole
+ * blob sits dirty in the page cache until the closing fsync, which then waits for all of it (~0.3 s for 200 MB
+ * here); with it, write-back overlaps the download. Durability still comes from the closing fsync.
+ */
+class EarlySync {
+  readonly #ws: WriteStream;
+  readonly #every: number;
+  #pending = 0;
+  #inflight: Promise<void> | undefined;
+
+  constructor(ws: WriteStream, every = 8 << 20) {
+    this.#ws = ws;
+    this.#every = every;
+  }
+
+  wrote(n: number): void {
+    this.#pending += n;
+    const fd = (this.#ws as unknown as { fd: number | null }).fd; // set once the stream has opened the file
+    if (this.#pending < this.#every || this.#inflight || typeof fd !== 'number') return;
+    this.#pending = 0;
+    this.#inflight = new Promise<void>((resolve) => fdatasync(fd, () => resolve())).then(() => {
+      this.#inflight = undefined;
+    });
+  }
+
+  /** Waits for a sync in flight (before the file is closed: its descriptor must stay valid until then). */
+  async settled(): Promise<void> {
+    await this.#inflight;
   }
 }
 
