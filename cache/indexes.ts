@@ -106,9 +106,12 @@ export class CacheIndex {
       return undefined;
     }
     if (e.version !== 1 || e.key !== key) return undefined;
-    for (const l of e.result.layers) if (!(await this.#blobs.has(l.digest))) return undefined;
+    // Every layer of the chain must still be stored; checked in parallel (a step's chain is all its image's layers).
+    const present = await Promise.all(e.result.layers.map((l) => this.#blobs.has(l.digest)));
+    if (present.includes(false)) return undefined;
+    // Last use, for prune's LRU order: best effort, nobody waits for it.
     const now = new Date();
-    await utimes(file, now, now).catch(() => {});
+    utimes(file, now, now).catch(() => {});
     return e.result;
   }
 

@@ -1,7 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { LayerRef, Store, StoredImage } from '../cache/index.ts';
 import { TsbuildError } from '../util/errors.ts';
-import { applyLayer } from './layer/index.ts';
 
 /**
  * The directory holding a layer's unpacked tree in overlay form (an overlay lowerdir), keyed by its diffID, unpacked
@@ -14,6 +13,8 @@ export async function layerSnapshot(store: Store, layer: LayerRef): Promise<stri
   const prep = await store.snapshots.prepare(id);
   try {
     await rm(prep.dir, { recursive: true, force: true });
+    // The layer reader (tar-stream, decompressors) loads only when a snapshot is actually missing.
+    const { applyLayer } = await import('./layer/index.ts');
     await applyLayer({ blob: store.blobs.path(layer.digest), mediaType: layer.mediaType, dest: prep.dir, mode: 'overlay' });
     return await prep.commit({ diffId: layer.diffId, digest: layer.digest });
   } catch (e) {

@@ -22,18 +22,29 @@ import { hostname } from 'node:os';
 import type { BuildRequest, OutputSpec } from './build.ts';
 import { LineTail, type ProgressSink } from './progress.ts';
 import { StepFailedError, type StepRunner, type StepOutcome } from './scheduler.ts';
-import { createSandbox } from './sandbox/index.ts';
-import type { OciMount } from './sandbox/sandbox.ts';
-import { overlaySupported, prepareCopySnapshot, prepareSnapshot } from './snapshot/index.ts';
-import { diffToUpper } from './snapshot/diff.ts';
-import { prepareRunMounts } from './run-mounts/index.ts';
-import { resolveUser } from './users.ts';
-import { copy, makeDir, makeFile, fetchUrl } from './fileops/index.ts';
-import { writeLayer } from './layer/index.ts';
+import type { OciMount, Sandbox } from './sandbox/sandbox.ts';
 import { imageLayers, layerSnapshot } from './layer-snapshots.ts';
 import type { AssembledImage } from './assemble.ts';
 import { span } from './trace.ts';
-import { exportOciArchive, exportDockerArchive, exportLocal, exportFsTar, type ExportImage } from './export/export.ts';
+import type { ExportImage } from './export/export.ts';
+
+/**
+ * What only a step that does work needs (sandboxes, snapshots, file operations, the layer writer, exporters) is
+ * loaded on first use: a fully cached build never loads it (~40 modules with tar-stream and the decompressors,
+ * 60-70 ms of start-up here).
+ */
+function lazy<T>(load: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= load());
+}
+const sandboxMod = lazy(() => import('./sandbox/index.ts'));
+const snapshotMod = lazy(() => import('./snapshot/index.ts'));
+const diffMod = lazy(() => import('./snapshot/diff.ts'));
+const runMountsMod = lazy(() => import('./run-mounts/index.ts'));
+const usersMod = lazy(() => import('./users.ts'));
+const fileopsMod = lazy(() => import('./fileops/index.ts'));
+const layerMod = lazy(() => import('./layer/index.ts'));
+const exportMod = lazy(() => import('./export/export.ts'));
 
 /** What a step leaves behind for the steps that use it. */
 export type FsResult =
@@ -67,9 +78,10 @@ export interface RealStepRunner extends StepRunner<FsResult> {
 
 export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRunner> {
   const { store, req, graph, emit } = deps;
-  const sandbox = createSandbox({ runtime: req.runtime });
+  let sandbox: Sandbox | undefined;
+  const getSandbox = async (): Promise<Sandbox> => (sandbox ??= (await sandboxMod()).createSandbox({ runtime: req.runtime }));
   const forceCopy = req.snapshotter === 'copy';
-  if (req.snapshotter === 'overlay' && !(await overlaySupported()))
+  if (req.snapshotter === 'overlay' && !(await (await snapshotMod()).overlaySupported()))
     throw new TsbuildError('build/no-overlay', 'overlayfs cannot be mounted here', { suggestion: 'use --snapshotter copy (or auto)' });
   const contextDigests = new Map<StepId, string[]>();
   const contextFiles = new Map<StepId, Array<readonly BuildRecordContextFile[] | undefined>>();
@@ -96,7 +108,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
     const tmp = await store.tempDir('view');
     try {
       await Promise.all(['upper', 'work', 'root'].map((d) => mkdir(join(tmp, d))));
-      const snap = await prepareSnapshot({ lowerDirs: await lowerDirsOf(layers), upperDir: join(tmp, 'upper'), workDir: join(tmp, 'work'), target: join(tmp, 'root'), forceCopy });
+      const snap = await (await snapshotMod()).prepareSnapshot({ lowerDirs: await lowerDirsOf(layers), upperDir: join(tmp, 'upper'), workDir: join(tmp, 'work'), target: join(tmp, 'root'), forceCopy });
       try {
         return await f(snap.target);
       } finally {
@@ -128,17 +140,17 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
       await Promise.all(['upper', 'work', 'root'].map((d) => mkdir(join(tmp, d))));
       const lowerDirs = await lowerDirsOf(parent);
       const snap = await span('step.mount', async () =>
-        prepareSnapshot({ lowerDirs, upperDir: upper, workDir: join(tmp, 'work'), target: join(tmp, 'root'), forceCopy }),
+        snapshotMod().then((m) => m.prepareSnapshot({ lowerDirs, upperDir: upper, workDir: join(tmp, 'work'), target: join(tmp, 'root'), forceCopy })),
       );
       // Without overlay there is no upperdir: a pristine copy of the parent is kept to diff the step's tree against.
-      const before = snap.kind === 'copy' ? await prepareCopySnapshot({ lowerDirs, target: join(tmp, 'before') }).catch(async (e: unknown) => {
+      const before = snap.kind === 'copy' ? await (await snapshotMod()).prepareCopySnapshot({ lowerDirs, target: join(tmp, 'before') }).catch(async (e: unknown) => {
         await snap.release();
         throw e;
       }) : undefined;
       let excludes: { excludePaths?: readonly string[]; ignoreDirs?: readonly string[] };
       try {
         excludes = await span('step.work', () => work(snap.target));
-        if (before) await span('step.diff', () => diffToUpper(before.target, snap.target, upper));
+        if (before) await span('step.diff', async () => (await diffMod()).diffToUpper(before.target, snap.target, upper));
       } finally {
         await span('step.unmount', async () => {
           await snap.release();
@@ -150,7 +162,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
       // left them alone: BuildKit's differ skips such metadata-identical copy-ups, so the layer has no trace of them.
       const skip = [...(excludes.excludePaths ?? []), ...(await unchangedCopyUps(upper, excludes.ignoreDirs ?? [], await lowerDirsOf(parent)))];
       const out = store.tempFile('layer');
-      const blob = await span('step.write-layer', () => writeLayer({
+      const blob = await span('step.write-layer', async () => (await layerMod()).writeLayer({
         upperDir: upper,
         out,
         compression: req.compression,
@@ -184,11 +196,11 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
     if (parent.kind !== 'fs') throw new Error(`RUN on a non-filesystem input ${step.rootfs}`);
     const tail = new LineTail(20);
     return withLayer(step, parent.layers, async (root) => {
-      const user = await span('exec.resolve-user', () => resolveUser(root, step.user === '' ? 'root' : step.user)).catch((e: unknown) => {
+      const user = await span('exec.resolve-user', async () => (await usersMod()).resolveUser(root, step.user === '' ? 'root' : step.user)).catch((e: unknown) => {
         throw new StepFailedError(step, e instanceof Error ? e.message : String(e), { cause: e });
       });
       const scratch = await store.tempDir('mounts');
-      const prepared = await prepareRunMounts(step.mounts, {
+      const prepared = await (await runMountsMod()).prepareRunMounts(step.mounts, {
         resolveFrom: async (from) => {
           if (from === undefined) return (await getContext()).root;
           const r = fsOf(from);
@@ -212,7 +224,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
       }
       const network = step.network === 'default' ? (req.network === 'none' ? 'none' : 'host') : step.network;
       try {
-        const res = await span('exec.sandbox-run', () => sandbox.run(
+        const res = await span('exec.sandbox-run', async () => (await getSandbox()).run(
           {
             rootfs: root,
             argv: [...step.argv],
@@ -270,7 +282,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
   const mountView = async (layers: readonly LayerRef[]): Promise<string> => {
     const tmp = await store.tempDir('bindview');
     await Promise.all(['upper', 'work', 'root'].map((d) => mkdir(join(tmp, d))));
-    const snap = await prepareSnapshot({ lowerDirs: await lowerDirsOf(layers), upperDir: join(tmp, 'upper'), workDir: join(tmp, 'work'), target: join(tmp, 'root'), forceCopy });
+    const snap = await (await snapshotMod()).prepareSnapshot({ lowerDirs: await lowerDirsOf(layers), upperDir: join(tmp, 'upper'), workDir: join(tmp, 'work'), target: join(tmp, 'root'), forceCopy });
     views.push(async () => {
       await snap.release();
       await rm(tmp, { recursive: true, force: true });
@@ -283,7 +295,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
 
   const ownerOf = async (root: string, chown: { user: string; group?: string } | undefined): Promise<{ uid: number; gid: number } | undefined> => {
     if (!chown) return undefined;
-    const u = await resolveUser(root, chown.group !== undefined ? `${chown.user}:${chown.group}` : chown.user);
+    const u = await (await usersMod()).resolveUser(root, chown.group !== undefined ? `${chown.user}:${chown.group}` : chown.user);
     return { uid: u.uid, gid: u.gid };
   };
 
@@ -291,10 +303,10 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
     const epoch = req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {};
     switch (a.action) {
       case 'mkdir':
-        await makeDir(root, a.path, a.mode, await ownerOf(root, a.chown), a.parents, epoch);
+        await (await fileopsMod()).makeDir(root, a.path, a.mode, await ownerOf(root, a.chown), a.parents, epoch);
         return;
       case 'mkfile':
-        await makeFile(root, a.path, a.content, a.mode, await ownerOf(root, a.chown), epoch);
+        await (await fileopsMod()).makeFile(root, a.path, a.content, a.mode, await ownerOf(root, a.chown), epoch);
         return;
       case 'copy': {
         const src = fsOf(a.from);
@@ -311,11 +323,11 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
           ...epoch,
         };
         if (src.kind === 'context') {
-          await copy({ ...base, srcRoot: src.ctx.root, add: a.add, isIgnored: (p) => src.ctx.isIgnored(p) });
+          await (await fileopsMod()).copy({ ...base, srcRoot: src.ctx.root, add: a.add, isIgnored: (p) => src.ctx.isIgnored(p) });
         } else if (src.kind === 'url') {
-          await copy({ ...base, sources: [src.filename], srcRoot: src.dir, add: a.unpack === true, ...(chown ? {} : { chown: { uid: 0, gid: 0 } }) });
+          await (await fileopsMod()).copy({ ...base, sources: [src.filename], srcRoot: src.dir, add: a.unpack === true, ...(chown ? {} : { chown: { uid: 0, gid: 0 } }) });
         } else {
-          await withMountedFs(src.layers, (from) => copy({ ...base, srcRoot: from, add: a.add, preserveOwnership: true }));
+          await withMountedFs(src.layers, async (from) => (await fileopsMod()).copy({ ...base, srcRoot: from, add: a.add, preserveOwnership: true }));
         }
         void signal;
         return;
@@ -378,7 +390,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         // A URL's content is part of its key: fetch it now (BuildKit also checks the remote on every build).
         const dir = await store.tempDir('url');
         const filename = step.source.filename ?? (await import('./fileops/index.ts')).urlFilename(step.source.url);
-        const got = await fetchUrl(step.source.url, { destFile: join(dir, filename), ...(step.source.checksum ? { checksum: step.source.checksum } : {}) });
+        const got = await (await fileopsMod()).fetchUrl(step.source.url, { destFile: join(dir, filename), ...(step.source.checksum ? { checksum: step.source.checksum } : {}) });
         urlResults.set(step.id, { kind: 'url', dir, filename, digest: got.digest });
         digests.push(got.digest);
       }
@@ -432,16 +444,16 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
       };
       switch (out.type) {
         case 'oci':
-          await exportOciArchive(img, out.dest);
+          await (await exportMod()).exportOciArchive(img, out.dest);
           return;
         case 'docker':
-          await exportDockerArchive(img, out.dest);
+          await (await exportMod()).exportDockerArchive(img, out.dest);
           return;
         case 'local':
-          await exportLocal(img, out.dest);
+          await (await exportMod()).exportLocal(img, out.dest);
           return;
         case 'tar':
-          await exportFsTar(img, out.dest, req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {});
+          await (await exportMod()).exportFsTar(img, out.dest, req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {});
           return;
         case 'image':
           return;
