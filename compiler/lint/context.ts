@@ -9,6 +9,13 @@ import { heredocOffsetMap, LineIndex, wordOffsetMap, type OffsetMap } from './so
 import { parseShell, type ShCommand, type ShScript } from './shell/parse.ts';
 import type { Fix, LintOptions, Rule } from './types.ts';
 
+/** A simple command and the RUN script it is in. */
+export interface CommandAt {
+  readonly cmd: ShCommand;
+  readonly run: RunScript;
+}
+const NO_COMMANDS: readonly CommandAt[] = [];
+
 /** A build stage as the linter sees it. */
 export interface Stage {
   /** 0-based stage index. */
@@ -207,17 +214,18 @@ export class LintContext {
         }
         const cmd = run.command.command;
         const hasHeredocs = run.heredocs.length > 0;
+        const script = parseShell(cmd.value);
         out.push({
           run,
           stage: st.index,
           text: cmd.value,
-          script: parseShell(cmd.value),
+          script,
           map: wordOffsetMap(cmd, this.lines, this.df.escape),
           onbuild: ins !== run,
           variant: shellVariant,
         });
         if (hasHeredocs) {
-          const words = parseShell(cmd.value).commands;
+          const words = script.commands;
           const onlyHeredoc = words.length === 0 || words.every((c) => c.words.length === 0);
           for (const h of run.heredocs) {
             const interp = heredocInterpreter(h, onlyHeredoc, words, shell);
@@ -237,6 +245,48 @@ export class LintContext {
       }
     }
     return out;
+  }
+
+  #byName: Map<string, CommandAt[]> | undefined;
+  #byRun: Map<RunInstruction, RunScript[]> | undefined;
+
+  /**
+   * The simple commands named `name` (basename of argv[0]) in every RUN script, in file order: rules about one tool
+   * look at its commands only instead of every command of the file (the index is built once per file).
+   */
+  commandsNamed(name: string): readonly CommandAt[] {
+    if (!this.#byName) {
+      const m = new Map<string, CommandAt[]>();
+      for (const run of this.runs) {
+        for (const cmd of run.script.commands) {
+          const l = m.get(cmd.name);
+          if (l) l.push({ cmd, run });
+          else m.set(cmd.name, [{ cmd, run }]);
+        }
+      }
+      this.#byName = m;
+    }
+    return this.#byName.get(name) ?? NO_COMMANDS;
+  }
+
+  /** Every command name that occurs in the RUN scripts. */
+  commandNames(): Iterable<string> {
+    this.commandsNamed('');
+    return this.#byName!.keys();
+  }
+
+  /** The RUN scripts grouped per RUN instruction, in order (computed once per file). */
+  runsByInstruction(): ReadonlyMap<RunInstruction, RunScript[]> {
+    if (!this.#byRun) {
+      const m = new Map<RunInstruction, RunScript[]>();
+      for (const r of this.runs) {
+        const l = m.get(r.run);
+        if (l) l.push(r);
+        else m.set(r.run, [r]);
+      }
+      this.#byRun = m;
+    }
+    return this.#byRun;
   }
 
   /** Runs one rule (findings are attributed to it). */

@@ -64,13 +64,31 @@ export function wordOffsetMap(word: Word, lines: LineIndex, escape: '\\' | '`'):
       range: (a, b) => ({ start: lines.at(base + a), end: lines.at(base + Math.max(a, b)) }),
     };
   }
-  const map = new Int32Array(value.length + 1);
+  // Built on first use: most RUNs produce no finding, so most maps are never asked.
+  let built: ((i: number) => number) | undefined;
+  const at = (i: number): number => (built ??= buildOffsetMap(src, value, base, escape))(Math.max(0, Math.min(i, value.length)));
+  return {
+    source: at,
+    range(a, b) {
+      const start = lines.at(at(a));
+      const endSrc = b > a ? at(Math.min(b - 1, value.length)) + 1 : start.offset;
+      return { start, end: lines.at(endSrc) };
+    },
+  };
+}
+
+/**
+ * value index → source offset for a word spanning continuation lines (see {@link wordOffsetMap}), as segments: the
+ * value is the source with continuations (and the comment/blank lines inside them) cut out, so between two cuts
+ * offsets shift by a constant. The scan jumps from one escape character to the next (indexOf), not char by char.
+ */
+function buildOffsetMap(src: string, value: string, base: number, escape: '\\' | '`'): (i: number) => number {
+  const segV: number[] = [0];
+  const segS: number[] = [base];
   let s = base;
-  const escCode = escape.charCodeAt(0);
   let v = 0;
   const atContinuation = (k: number): number => {
-    // returns the offset of the next line start if src[k] begins a continuation, else -1
-    if (src[k] !== escape) return -1;
+    // returns the offset of the next line start if src[k] (an escape) begins a continuation, else -1
     let j = k + 1;
     while (src[j] === ' ' || src[j] === '\t') j++;
     if (src[j] === '\r') j++;
@@ -94,25 +112,36 @@ export function wordOffsetMap(word: Word, lines: LineIndex, escape: '\\' | '`'):
     }
   };
   while (v < value.length && s < src.length) {
-    if (src.charCodeAt(s) !== escCode) {
-      map[v++] = s++;
-      continue;
-    }
+    const k = src.indexOf(escape, s);
+    const stop = k < 0 ? src.length : k;
+    // everything before the next escape maps one to one
+    const take = Math.min(stop - s, value.length - v);
+    v += take;
+    s += take;
+    if (v >= value.length || s >= src.length || s !== k) break;
     const next = atContinuation(s);
     if (next >= 0) {
       s = skipDropped(next);
-      continue;
+      segV.push(v);
+      segS.push(s);
+    } else {
+      v++;
+      s++;
     }
-    map[v++] = s++;
   }
-  while (v <= value.length) map[v++] = s;
-  return {
-    source: (i) => map[Math.max(0, Math.min(i, value.length))]!,
-    range(a, b) {
-      const start = lines.at(map[Math.max(0, Math.min(a, value.length))]!);
-      const endSrc = b > a ? map[Math.min(b - 1, value.length)]! + 1 : start.offset;
-      return { start, end: lines.at(endSrc) };
-    },
+  // Past the scan's end (normally value.length) every index maps to where it stopped.
+  const vEnd = v;
+  const sEnd = s;
+  return (i) => {
+    if (i >= vEnd) return sEnd;
+    let lo = 0;
+    let hi = segV.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (segV[mid]! <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return segS[lo]! + (i - segV[lo]!);
   };
 }
 

@@ -11,12 +11,19 @@ import { argsOf, hadolint, hasFlag, mountedAway, nameOf, positionalsAfter, runsB
 
 type Each = (ctx: LintContext, cmd: ShCommand, r: RunScript) => void;
 
-/** A rule that looks at each simple command of each RUN. */
-function perCommand(code: string, name: string, severity: Rule['severity'], description: string, each: Each): Rule {
+/**
+ * A rule that looks at the simple commands of each RUN named in `only` (command names, or a test of the name): it
+ * visits those commands only, through the context's per-file index, instead of every command of the file.
+ */
+function perCommand(code: string, name: string, severity: Rule['severity'], description: string, only: readonly string[] | ((name: string) => boolean), each: Each): Rule {
   return hadolint(code, name, severity, description, (ctx) => {
-    for (const r of ctx.runs) for (const cmd of r.script.commands) each(ctx, cmd, r);
+    const names = typeof only === 'function' ? [...ctx.commandNames()].filter(only) : only;
+    for (const n of names) for (const { cmd, run } of ctx.commandsNamed(n)) each(ctx, cmd, run);
   });
 }
+
+/** Whether any RUN of the file runs one of `tools`. */
+const usesAny = (ctx: LintContext, tools: readonly string[]): boolean => tools.some((t) => ctx.commandsNamed(t).length > 0);
 
 const at = (ctx: LintContext, r: RunScript, w: { start: number; end: number }) => ctx.shRange(r, w.start, w.end);
 const cmdRange = (ctx: LintContext, r: RunScript, c: ShCommand) => ctx.shRange(r, c.start, c.end);
@@ -31,7 +38,7 @@ const isApt = (c: ShCommand): boolean => nameOf(c) === 'apt-get';
 const aptInstall = (c: ShCommand): ShWord[] | undefined => (isApt(c) ? positionalsAfter(c, ['install'], ['-o', '-t', '--target-release', '-c']) : undefined);
 const installWord = (c: ShCommand, sub: string): ShWord | undefined => argsOf(c).find((w) => w.value === sub);
 
-const dl3008 = perCommand('DL3008', 'apt-get-pin', 'warning', 'Pin versions in apt-get install', (ctx, c, r) => {
+const dl3008 = perCommand('DL3008', 'apt-get-pin', 'warning', 'Pin versions in apt-get install', ['apt-get'], (ctx, c, r) => {
   for (const p of aptInstall(c) ?? []) {
     if (p.value.includes('=') || p.value.endsWith('.deb') || p.value.startsWith('/') || p.value.startsWith('./')) continue;
     ctx.report(at(ctx, r, p), 'Pin versions in apt get install. Instead of `apt-get install <package>` use `apt-get install <package>=<version>`', { instruction: r.run });
@@ -39,6 +46,7 @@ const dl3008 = perCommand('DL3008', 'apt-get-pin', 'warning', 'Pin versions in a
 });
 
 const dl3009 = hadolint('DL3009', 'apt-lists-cleanup', 'info', 'Delete the apt-get lists after installing something', (ctx) => {
+  if (!usesAny(ctx, ['apt-get'])) return;
   for (const [run, scripts] of runsByInstruction(ctx)) {
     const cmds = scripts.flatMap((s) => s.script.commands.map((c) => ({ c, s })));
     const inst = cmds.find(({ c }) => aptInstall(c) !== undefined);
@@ -55,7 +63,7 @@ const dl3009 = hadolint('DL3009', 'apt-lists-cleanup', 'info', 'Delete the apt-g
   }
 });
 
-const dl3014 = perCommand('DL3014', 'apt-get-yes', 'warning', 'Use the -y switch to avoid manual input', (ctx, c, r) => {
+const dl3014 = perCommand('DL3014', 'apt-get-yes', 'warning', 'Use the -y switch to avoid manual input', ['apt-get'], (ctx, c, r) => {
   if (aptInstall(c) === undefined) return;
   const args = argsOf(c);
   if (hasFlag(args, ['--yes', '--assume-yes', '--quiet'], ['y']) || args.some((a) => a.value === '-qq' || a.value === '-q=2')) return;
@@ -63,7 +71,7 @@ const dl3014 = perCommand('DL3014', 'apt-get-yes', 'warning', 'Use the -y switch
   ctx.report(cmdRange(ctx, r, c), 'Use the -y switch to avoid manual input `apt-get -y install <package>`', { instruction: r.run, fix: insertAfter(r, w, ' -y', 'add -y') });
 });
 
-const dl3015 = perCommand('DL3015', 'apt-get-no-recommends', 'info', 'Avoid additional packages by specifying --no-install-recommends', (ctx, c, r) => {
+const dl3015 = perCommand('DL3015', 'apt-get-no-recommends', 'info', 'Avoid additional packages by specifying --no-install-recommends', ['apt-get'], (ctx, c, r) => {
   if (aptInstall(c) === undefined) return;
   const args = argsOf(c);
   if (hasFlag(args, ['--no-install-recommends'])) return;
@@ -72,11 +80,11 @@ const dl3015 = perCommand('DL3015', 'apt-get-no-recommends', 'info', 'Avoid addi
   ctx.report(cmdRange(ctx, r, c), 'Avoid additional packages by specifying `--no-install-recommends`', { instruction: r.run, fix: insertAfter(r, w, ' --no-install-recommends', 'add --no-install-recommends') });
 });
 
-const dl3027 = perCommand('DL3027', 'no-apt', 'warning', 'Do not use apt as it is meant to be an end-user tool, use apt-get or apt-cache instead', (ctx, c, r) => {
+const dl3027 = perCommand('DL3027', 'no-apt', 'warning', 'Do not use apt as it is meant to be an end-user tool, use apt-get or apt-cache instead', ['apt'], (ctx, c, r) => {
   if (nameOf(c) === 'apt' && argsOf(c).length > 0) ctx.report(cmdRange(ctx, r, c), 'Do not use apt as it is meant to be a end-user tool, use apt-get or apt-cache instead', { instruction: r.run });
 });
 
-const dl3018 = perCommand('DL3018', 'apk-pin', 'warning', 'Pin versions in apk add', (ctx, c, r) => {
+const dl3018 = perCommand('DL3018', 'apk-pin', 'warning', 'Pin versions in apk add', ['apk'], (ctx, c, r) => {
   if (nameOf(c) !== 'apk') return;
   const pkgs = positionalsAfter(c, ['add'], ['-t', '--virtual', '-X', '--repository', '--root', '-p']);
   for (const p of pkgs ?? []) {
@@ -85,13 +93,15 @@ const dl3018 = perCommand('DL3018', 'apk-pin', 'warning', 'Pin versions in apk a
   }
 });
 
-const dl3019 = perCommand('DL3019', 'apk-no-cache', 'info', 'Use the --no-cache switch to avoid the need to use --update and remove /var/cache/apk/*', (ctx, c, r) => {
+const dl3019 = perCommand('DL3019', 'apk-no-cache', 'info', 'Use the --no-cache switch to avoid the need to use --update and remove /var/cache/apk/*', ['apk'], (ctx, c, r) => {
   if (nameOf(c) !== 'apk' || !argsOf(c).some((a) => a.value === 'add')) return;
   if (hasFlag(argsOf(c), ['--no-cache']) || mountedAway(r.run, '/var/cache/apk') || mountedAway(r.run, '/etc/apk/cache')) return;
   ctx.report(cmdRange(ctx, r, c), 'Use the `--no-cache` switch to avoid the need to use `--update` and remove `/var/cache/apk/*` when done installing packages', { instruction: r.run });
 });
 
 const PIP_VALUED = ['-r', '--requirement', '-c', '--constraint', '-e', '--editable', '-t', '--target', '-i', '--index-url', '--extra-index-url', '-f', '--find-links', '--prefix', '--root', '--platform', '--python-version', '--implementation', '--abi', '--trusted-host', '--src', '--upgrade-strategy', '--progress-bar', '--cache-dir'];
+/** Names isPip can accept (pip, pip3, python3 -m pip, ...). */
+const mayBePip = (n: string): boolean => /^pip[0-9.]*$/.test(n) || /^python[0-9.]*$/.test(n);
 const isPip = (c: ShCommand): boolean => {
   const n = nameOf(c);
   if (/^pip[0-9.]*$/.test(n)) return true;
@@ -100,7 +110,7 @@ const isPip = (c: ShCommand): boolean => {
 };
 const pipInstall = (c: ShCommand): ShWord[] | undefined => (isPip(c) ? positionalsAfter(c, ['install'], PIP_VALUED) : undefined);
 
-const dl3013 = perCommand('DL3013', 'pip-pin', 'warning', 'Pin versions in pip', (ctx, c, r) => {
+const dl3013 = perCommand('DL3013', 'pip-pin', 'warning', 'Pin versions in pip', mayBePip, (ctx, c, r) => {
   const pkgs = pipInstall(c);
   if (!pkgs) return;
   if (argsOf(c).some((a) => a.value === '-r' || a.value === '--requirement' || a.value.startsWith('--requirement='))) return;
@@ -111,7 +121,7 @@ const dl3013 = perCommand('DL3013', 'pip-pin', 'warning', 'Pin versions in pip',
   }
 });
 
-const dl3042 = perCommand('DL3042', 'pip-no-cache-dir', 'warning', 'Avoid use of cache directory with pip. Use `pip install --no-cache-dir <package>`', (ctx, c, r) => {
+const dl3042 = perCommand('DL3042', 'pip-no-cache-dir', 'warning', 'Avoid use of cache directory with pip. Use `pip install --no-cache-dir <package>`', mayBePip, (ctx, c, r) => {
   if (!pipInstall(c)) return;
   if (hasFlag(argsOf(c), ['--no-cache-dir']) || mountedAway(r.run, '/root/.cache/pip') || mountedAway(r.run, '/root/.cache')) return;
   if (c.assignments.some((a) => a.value.startsWith('PIP_NO_CACHE_DIR='))) return;
@@ -129,7 +139,7 @@ function stageEnvHas(ctx: LintContext, r: RunScript, name: string): boolean {
   return false;
 }
 
-const dl3016 = perCommand('DL3016', 'npm-pin', 'warning', 'Pin versions in npm', (ctx, c, r) => {
+const dl3016 = perCommand('DL3016', 'npm-pin', 'warning', 'Pin versions in npm', ['npm'], (ctx, c, r) => {
   if (nameOf(c) !== 'npm') return;
   const pkgs = positionalsAfter(c, ['install', 'i', 'add'], ['--prefix', '--registry', '--cache']);
   for (const p of pkgs ?? []) {
@@ -141,7 +151,7 @@ const dl3016 = perCommand('DL3016', 'npm-pin', 'warning', 'Pin versions in npm',
   }
 });
 
-const dl3028 = perCommand('DL3028', 'gem-pin', 'warning', 'Pin versions in gem install', (ctx, c, r) => {
+const dl3028 = perCommand('DL3028', 'gem-pin', 'warning', 'Pin versions in gem install', ['gem'], (ctx, c, r) => {
   if (nameOf(c) !== 'gem') return;
   if (hasFlag(argsOf(c), ['--version'], ['v'])) return;
   for (const p of positionalsAfter(c, ['install', 'i'], ['--install-dir', '-i', '--bindir', '-n', '--source', '-s']) ?? []) {
@@ -153,7 +163,7 @@ const dl3028 = perCommand('DL3028', 'gem-pin', 'warning', 'Pin versions in gem i
 /** yum/dnf/microdnf/zypper family rules. */
 function rpmRules(): Rule[] {
   const yesRule = (code: string, tools: string[], msg: string): Rule =>
-    perCommand(code, `${tools[0]}-yes`, 'warning', msg, (ctx, c, r) => {
+    perCommand(code, `${tools[0]}-yes`, 'warning', msg, tools, (ctx, c, r) => {
       if (!tools.includes(nameOf(c))) return;
       const args = argsOf(c);
       if (!args.some((a) => ['install', 'groupinstall', 'localinstall', 'in', 'update', 'upgrade', 'remove'].includes(a.value))) return;
@@ -162,6 +172,7 @@ function rpmRules(): Rule[] {
     });
   const cleanRule = (code: string, tools: string[], msg: string, cacheDir: string): Rule =>
     hadolint(code, `${tools[0]}-clean`, 'warning', msg, (ctx) => {
+      if (!usesAny(ctx, tools)) return;
       for (const [run, scripts] of runsByInstruction(ctx)) {
         const cmds = scripts.flatMap((s) => s.script.commands);
         const inst = cmds.find((c) => tools.includes(nameOf(c)) && argsOf(c).some((a) => a.value === 'install' || a.value === 'in'));
@@ -175,7 +186,7 @@ function rpmRules(): Rule[] {
       }
     });
   const pinRule = (code: string, tools: string[], msg: string, pinned: (v: string) => boolean): Rule =>
-    perCommand(code, `${tools[0]}-pin`, 'warning', msg, (ctx, c, r) => {
+    perCommand(code, `${tools[0]}-pin`, 'warning', msg, tools, (ctx, c, r) => {
       if (!tools.includes(nameOf(c))) return;
       const pkgs = positionalsAfter(c, ['install', 'in'], ['--setopt', '-x', '--exclude', '--enablerepo', '--disablerepo', '--repo', '--releasever', '--installroot']);
       for (const p of pkgs ?? []) {
@@ -189,7 +200,7 @@ function rpmRules(): Rule[] {
     cleanRule('DL3032', ['yum'], '`yum clean all` missing after yum command.', '/var/cache/yum'),
     pinRule('DL3033', ['yum'], 'Specify version with `yum install -y <package>-<version>`.', rpmPinned),
     yesRule('DL3034', ['zypper'], 'Non-interactive switch missing from `zypper` command: `zypper install -y`'),
-    perCommand('DL3035', 'zypper-dist-upgrade', 'warning', 'Do not use `zypper dist-upgrade`.', (ctx, c, r) => {
+    perCommand('DL3035', 'zypper-dist-upgrade', 'warning', 'Do not use `zypper dist-upgrade`.', ['zypper'], (ctx, c, r) => {
       if (nameOf(c) === 'zypper' && argsOf(c).some((a) => a.value === 'dist-upgrade' || a.value === 'dup')) ctx.report(cmdRange(ctx, r, c), 'Do not use `zypper dist-upgrade`.', { instruction: r.run });
     }),
     cleanRule('DL3036', ['zypper'], '`zypper clean` missing after zypper use.', '/var/cache/zypp'),
@@ -200,7 +211,7 @@ function rpmRules(): Rule[] {
   ];
 }
 
-const dl3062 = perCommand('DL3062', 'go-install-pin', 'warning', 'Pin versions in go install', (ctx, c, r) => {
+const dl3062 = perCommand('DL3062', 'go-install-pin', 'warning', 'Pin versions in go install', ['go'], (ctx, c, r) => {
   if (nameOf(c) !== 'go') return;
   for (const p of positionalsAfter(c, ['install'], ['-ldflags', '-tags', '-gcflags', '-o']) ?? []) {
     const v = p.value;
@@ -212,6 +223,7 @@ const dl3062 = perCommand('DL3062', 'go-install-pin', 'warning', 'Pin versions i
 });
 
 const dl3060 = hadolint('DL3060', 'yarn-cache-clean', 'info', '`yarn cache clean` missing after `yarn install` was run.', (ctx) => {
+  if (!usesAny(ctx, ['yarn'])) return;
   for (const [run, scripts] of runsByInstruction(ctx)) {
     const cmds = scripts.flatMap((s) => s.script.commands);
     const inst = cmds.some((c) => nameOf(c) === 'yarn' && (argsOf(c).length === 0 || argsOf(c)[0]!.value === 'install' || argsOf(c)[0]!.value === 'add'));
@@ -224,20 +236,20 @@ const dl3060 = hadolint('DL3060', 'yarn-cache-clean', 'info', '`yarn cache clean
 });
 
 const BAD_COMMANDS = new Set(['ssh', 'vim', 'shutdown', 'service', 'ps', 'free', 'top', 'kill', 'mount', 'ifconfig']);
-const dl3001 = perCommand('DL3001', 'pointless-command', 'info', 'For some bash commands it makes no sense running them in a Docker container like ssh, vim, shutdown, service, ps, free, top, kill, mount, ifconfig', (ctx, c, r) => {
+const dl3001 = perCommand('DL3001', 'pointless-command', 'info', 'For some bash commands it makes no sense running them in a Docker container like ssh, vim, shutdown, service, ps, free, top, kill, mount, ifconfig', [...BAD_COMMANDS], (ctx, c, r) => {
   const n = nameOf(c);
   if (BAD_COMMANDS.has(n) && !c.nested) ctx.report(cmdRange(ctx, r, c), `For some bash commands it makes no sense running them in a Docker container like \`${n}\``, { instruction: r.run });
 });
 
-const dl3003 = perCommand('DL3003', 'use-workdir', 'warning', 'Use WORKDIR to switch to a directory', (ctx, c, r) => {
+const dl3003 = perCommand('DL3003', 'use-workdir', 'warning', 'Use WORKDIR to switch to a directory', ['cd'], (ctx, c, r) => {
   if (nameOf(c) === 'cd' && !c.nested) ctx.report(cmdRange(ctx, r, c), 'Use WORKDIR to switch to a directory', { instruction: r.run });
 });
 
-const dl3004 = perCommand('DL3004', 'no-sudo', 'error', 'Do not use sudo as it leads to unpredictable behavior. Use a tool like gosu to enforce root', (ctx, c, r) => {
+const dl3004 = perCommand('DL3004', 'no-sudo', 'error', 'Do not use sudo as it leads to unpredictable behavior. Use a tool like gosu to enforce root', ['sudo'], (ctx, c, r) => {
   if (nameOf(c) === 'sudo') ctx.report(cmdRange(ctx, r, c), 'Do not use sudo as it leads to unpredictable behavior. Use a tool like gosu to enforce root', { instruction: r.run });
 });
 
-const dl3046 = perCommand('DL3046', 'useradd-no-log-init', 'warning', '`useradd` without flag `-l` and high UID will result in excessively large Image.', (ctx, c, r) => {
+const dl3046 = perCommand('DL3046', 'useradd-no-log-init', 'warning', '`useradd` without flag `-l` and high UID will result in excessively large Image.', ['useradd'], (ctx, c, r) => {
   if (nameOf(c) !== 'useradd') return;
   const args = argsOf(c);
   if (hasFlag(args, ['--no-log-init'], ['l'])) return;
@@ -246,7 +258,7 @@ const dl3046 = perCommand('DL3046', 'useradd-no-log-init', 'warning', '`useradd`
   if (uid !== undefined && /^\d{6,}$/.test(uid)) ctx.report(cmdRange(ctx, r, c), '`useradd` without flag `-l` and high UID will result in excessively large Image.', { instruction: r.run });
 });
 
-const dl3047 = perCommand('DL3047', 'wget-progress', 'info', '`wget` without flag `--progress` will result in excessively bloated build logs when downloading larger files.', (ctx, c, r) => {
+const dl3047 = perCommand('DL3047', 'wget-progress', 'info', '`wget` without flag `--progress` will result in excessively bloated build logs when downloading larger files.', ['wget'], (ctx, c, r) => {
   if (nameOf(c) !== 'wget') return;
   const args = argsOf(c);
   if (hasFlag(args, ['--progress', '--quiet', '--no-verbose', '--output-file', '--append-output'], ['q', 'o', 'a']) || args.some((a) => a.value === '-nv')) return;
@@ -263,7 +275,7 @@ const dl4001 = hadolint('DL4001', 'wget-or-curl', 'warning', 'Either use Wget or
   }
 });
 
-const dl4005 = perCommand('DL4005', 'use-shell', 'warning', 'Use SHELL to change the default shell', (ctx, c, r) => {
+const dl4005 = perCommand('DL4005', 'use-shell', 'warning', 'Use SHELL to change the default shell', ['ln'], (ctx, c, r) => {
   if (nameOf(c) === 'ln' && argsOf(c).some((a) => a.value === '/bin/sh')) ctx.report(cmdRange(ctx, r, c), 'Use SHELL to change the default shell', { instruction: r.run });
 });
 

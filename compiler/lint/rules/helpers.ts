@@ -87,12 +87,6 @@ export function runCommands(ctx: LintContext, run: RunInstruction): { cmd: ShCom
 }
 
 /** The RUN scripts grouped per RUN instruction, in order. */
-export function runsByInstruction(ctx: LintContext): Map<RunInstruction, RunScript[]> {
-  const m = new Map<RunInstruction, RunScript[]>();
-  for (const r of ctx.runs) {
-    const l = m.get(r.run);
-    if (l) l.push(r);
-    else m.set(r.run, [r]);
-  }
-  return m;
+export function runsByInstruction(ctx: LintContext): ReadonlyMap<RunInstruction, RunScript[]> {
+  return ctx.runsByInstruction();
 }

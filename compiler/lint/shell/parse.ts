@@ -79,11 +79,40 @@ const RESERVED_END = new Set(['then', 'elif', 'else', 'fi', 'do', 'done', 'esac'
 
 const REDIR_RE = /^(\d*)(<<<|<<-|<<|>>|>&|<&|>\||<>|>|<)/;
 
+/** Code units that end a run of plain word characters: space \t \n \r ; & | ( ) < > \\ ' " $ ` */
+const SPECIAL = new Uint8Array(128);
+for (const ch of ' \t\n\r;&|()<>\\\'"$`') SPECIAL[ch.charCodeAt(0)] = 1;
+
 /** Whether a UTF-16 code unit ends a run of plain word characters. */
 function special(code: number): boolean {
-  // space \t \n \r ; & | ( ) < > \\ ' " $ `
-  return code === 32 || code === 9 || code === 10 || code === 13 || code === 59 || code === 38 || code === 124 || code === 40 || code === 41 || code === 60 || code === 62 || code === 92 || code === 39 || code === 34 || code === 36 || code === 96;
+  return code < 128 && SPECIAL[code] === 1;
 }
+
+/** Code units that end a run of literal text inside double quotes: " \\ $ ` */
+function dquoteSpecial(code: number): boolean {
+  return code === 34 || code === 92 || code === 36 || code === 96;
+}
+
+/** Length of a `$NAME` / `$1` / `$@`-style parameter at src[i] === '$' (0 when `$` is literal). */
+function simpleParamLength(src: string, i: number): number {
+  const c = src.charCodeAt(i + 1);
+  // [A-Za-z_]
+  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95) {
+    let j = i + 2;
+    for (;;) {
+      const d = src.charCodeAt(j);
+      if ((d >= 65 && d <= 90) || (d >= 97 && d <= 122) || d === 95 || (d >= 48 && d <= 57)) j++;
+      else break;
+    }
+    return j - i;
+  }
+  // [0-9@*#?$!-]
+  if ((c >= 48 && c <= 57) || c === 64 || c === 42 || c === 35 || c === 63 || c === 36 || c === 33 || c === 45) return 2;
+  return 0;
+}
+
+/** No command substitutions in a word (shared: most words have none). */
+const NO_SUBS: readonly [number, number][] = Object.freeze([]) as readonly [number, number][];
 
 /** Tokenizes a script. Heredoc bodies are not expected in `src` (Dockerfile heredocs are analysed separately). */
 function tokenize(src: string, base: number): Tok[] {
@@ -181,12 +210,15 @@ function skipDouble(src: string, i: number): number {
   return n;
 }
 
-function readWord(src: string, start: number, base: number): { word: ShWord; subs: [number, number][]; next: number } {
+function readWord(src: string, start: number, base: number): { word: ShWord; subs: readonly [number, number][]; next: number } {
   const n = src.length;
   let i = start;
   let value = '';
   let dynamic = false;
-  const subs: [number, number][] = [];
+  let subs: [number, number][] | undefined;
+  const sub = (a: number, b: number): void => {
+    (subs ??= []).push([a, b]);
+  };
   const dollar = (): void => {
     // at src[i] === '$'
     const nx = src[i + 1];
@@ -194,7 +226,7 @@ function readWord(src: string, start: number, base: number): { word: ShWord; sub
     if (nx === '(') {
       const arith = src[i + 2] === '(';
       const e = skipParens(src, i + 2);
-      if (!arith) subs.push([i + 2, Math.max(i + 2, e - 1)]);
+      if (!arith) sub(i + 2, Math.max(i + 2, e - 1));
       value += src.slice(i, e);
       i = e;
     } else if (nx === '{') {
@@ -209,12 +241,11 @@ function readWord(src: string, start: number, base: number): { word: ShWord; sub
       value += src.slice(i, j);
       i = j;
     } else {
-      const m = /^\$(?:[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])/.exec(src.slice(i, i + 64));
-      if (m) {
-        value += m[0];
-        i += m[0].length;
+      const len = simpleParamLength(src, i);
+      if (len > 0) {
+        value += src.slice(i, i + len);
+        i += len;
       } else {
-        dynamic = false || dynamic;
         value += '$';
         i++;
       }
@@ -232,7 +263,7 @@ function readWord(src: string, start: number, base: number): { word: ShWord; sub
     if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || OP_CHARS.has(c) || c === '<' || c === '>') {
       if ((c === '<' || c === '>') && src[i + 1] === '(') {
         const e = skipParens(src, i + 2);
-        subs.push([i + 2, Math.max(i + 2, e - 1)]);
+        sub(i + 2, Math.max(i + 2, e - 1));
         value += src.slice(i, e);
         dynamic = true;
         i = e;
@@ -255,7 +286,15 @@ function readWord(src: string, start: number, base: number): { word: ShWord; sub
       i = end + 1;
     } else if (c === '"') {
       i++;
-      while (i < n && src[i] !== '"') {
+      while (i < n && src.charCodeAt(i) !== 34) {
+        if (!dquoteSpecial(src.charCodeAt(i))) {
+          // a run of literal text
+          let j = i + 1;
+          while (j < n && !dquoteSpecial(src.charCodeAt(j))) j++;
+          value += src.slice(i, j);
+          i = j;
+          continue;
+        }
         const d = src[i]!;
         if (d === '\\' && i + 1 < n && '$`"\\\n'.includes(src[i + 1]!)) {
           if (src[i + 1] !== '\n') value += src[i + 1];
@@ -264,7 +303,7 @@ function readWord(src: string, start: number, base: number): { word: ShWord; sub
         else if (d === '`') {
           const e = src.indexOf('`', i + 1);
           const end = e < 0 ? n : e + 1;
-          subs.push([i + 1, Math.max(i + 1, end - 1)]);
+          sub(i + 1, Math.max(i + 1, end - 1));
           value += src.slice(i, end);
           dynamic = true;
           i = end;
@@ -286,7 +325,7 @@ function readWord(src: string, start: number, base: number): { word: ShWord; sub
     } else if (c === '`') {
       const e = src.indexOf('`', i + 1);
       const end = e < 0 ? n : e + 1;
-      subs.push([i + 1, Math.max(i + 1, end - 1)]);
+      sub(i + 1, Math.max(i + 1, end - 1));
       value += src.slice(i, end);
       dynamic = true;
       i = end;
@@ -296,7 +335,7 @@ function readWord(src: string, start: number, base: number): { word: ShWord; sub
     }
   }
   i = Math.min(i, n);
-  return { word: { raw: src.slice(start, i), value, dynamic, start: base + start, end: base + i }, subs, next: i };
+  return { word: { raw: src.slice(start, i), value, dynamic, start: base + start, end: base + i }, subs: subs ?? NO_SUBS, next: i };
 }
 
 const ASSIGN_RE = /^[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=/;
@@ -550,7 +589,7 @@ class Parser {
       if (t.t === 'word') {
         if (words.length === 0 && ASSIGN_RE.test(t.w.raw)) assignments.push(t.w);
         else words.push(t.w);
-        subs.push(...t.subs);
+        if (t.subs.length > 0) subs.push(...t.subs);
         end = t.w.end;
         this.p++;
       } else if (t.t === 'redir') {
@@ -558,7 +597,7 @@ class Parser {
         const target = this.peek();
         if (target.t === 'word') {
           redirects.push({ op: t.op, target: target.w, start: t.start, end: target.w.end });
-          subs.push(...target.subs);
+          if (target.subs.length > 0) subs.push(...target.subs);
           end = target.w.end;
           this.p++;
         } else {
@@ -567,11 +606,12 @@ class Parser {
         }
       } else break;
     }
+    const name = words[0] ? basename(words[0].value) : '';
     if (words.length > 0 || assignments.length > 0 || redirects.length > 0) {
       this.commands.push({
         assignments,
         words,
-        name: words[0] ? basename(words[0].value) : '',
+        name,
         args: words.slice(1),
         redirects,
         pipeline: id,
@@ -584,7 +624,6 @@ class Parser {
     // command substitutions and `sh -c` scripts: parse their insides too (bounded nesting)
     if (this.level < 4) {
       for (const [a, b] of subs) this.nested(this.src.slice(a - this.base, b - this.base), a);
-      const name = words[0] ? basename(words[0].value) : '';
       if ((name === 'sh' || name === 'bash' || name === 'dash' || name === 'ash') && words.length >= 3) {
         const ci = words.findIndex((w, k) => k > 0 && /^-[a-z]*c[a-z]*$/.test(w.value));
         const script = ci > 0 ? words[ci + 1] : undefined;
