@@ -114,6 +114,16 @@ function simpleParamLength(src: string, i: number): number {
 /** No command substitutions in a word (shared: most words have none). */
 const NO_SUBS: readonly [number, number][] = Object.freeze([]) as readonly [number, number][];
 
+/** Whether src[j] (a special character) ends a word: a blank, an operator, or `<`/`>` not opening `<(`/`>(`. */
+function endsPlainWord(src: string, j: number): boolean {
+  const c = src.charCodeAt(j);
+  // space \t \n \r ; & | ( )
+  if (c === 32 || c === 9 || c === 10 || c === 13 || c === 59 || c === 38 || c === 124 || c === 40 || c === 41) return true;
+  // < >
+  if (c === 60 || c === 62) return src.charCodeAt(j + 1) !== 40;
+  return false;
+}
+
 /** Tokenizes a script. Heredoc bodies are not expected in `src` (Dockerfile heredocs are analysed separately). */
 function tokenize(src: string, base: number): Tok[] {
   const toks: Tok[] = [];
@@ -163,6 +173,15 @@ function tokenize(src: string, base: number): Tok[] {
         continue;
       }
     }
+    // Fast path, most words: plain characters up to a blank or an operator (no quotes, escapes or expansions).
+    let j = i;
+    while (j < n && !special(src.charCodeAt(j))) j++;
+    if (j > i && (j >= n || endsPlainWord(src, j))) {
+      const raw = src.slice(i, j);
+      toks.push({ t: 'word', w: { raw, value: raw, dynamic: false, start: base + i, end: base + j }, subs: NO_SUBS });
+      i = j;
+      continue;
+    }
     const w = readWord(src, i, base);
     toks.push({ t: 'word', w: w.word, subs: w.subs });
     i = w.next;
@@ -210,47 +229,47 @@ function skipDouble(src: string, i: number): number {
   return n;
 }
 
+/** Set by {@link dollarEnd}: the body of the `$(…)` it read (start, end), or -1 when there was none. */
+let dollarSubA = -1;
+let dollarSubB = -1;
+
+/** End index of the expansion at src[i] === '$' (`$(…)`, `$((…))`, `${…}`, `$NAME`, `$1`, or a literal `$`). */
+function dollarEnd(src: string, i: number): number {
+  dollarSubA = -1;
+  const nx = src.charCodeAt(i + 1);
+  if (nx === 40) {
+    // $( … ) or $(( … )): only a command substitution has a script to analyse
+    const arith = src.charCodeAt(i + 2) === 40;
+    const e = skipParens(src, i + 2);
+    if (!arith) {
+      dollarSubA = i + 2;
+      dollarSubB = Math.max(i + 2, e - 1);
+    }
+    return e;
+  }
+  if (nx === 123) {
+    const n = src.length;
+    let depth = 1;
+    let j = i + 2;
+    while (j < n && depth > 0) {
+      const c = src.charCodeAt(j);
+      if (c === 92) j++;
+      else if (c === 123) depth++;
+      else if (c === 125) depth--;
+      j++;
+    }
+    return j;
+  }
+  const len = simpleParamLength(src, i);
+  return i + (len > 0 ? len : 1);
+}
+
 function readWord(src: string, start: number, base: number): { word: ShWord; subs: readonly [number, number][]; next: number } {
   const n = src.length;
   let i = start;
   let value = '';
   let dynamic = false;
   let subs: [number, number][] | undefined;
-  const sub = (a: number, b: number): void => {
-    (subs ??= []).push([a, b]);
-  };
-  const dollar = (): void => {
-    // at src[i] === '$'
-    const nx = src[i + 1];
-    dynamic = true;
-    if (nx === '(') {
-      const arith = src[i + 2] === '(';
-      const e = skipParens(src, i + 2);
-      if (!arith) sub(i + 2, Math.max(i + 2, e - 1));
-      value += src.slice(i, e);
-      i = e;
-    } else if (nx === '{') {
-      let depth = 1;
-      let j = i + 2;
-      while (j < n && depth > 0) {
-        if (src[j] === '\\') j++;
-        else if (src[j] === '{') depth++;
-        else if (src[j] === '}') depth--;
-        j++;
-      }
-      value += src.slice(i, j);
-      i = j;
-    } else {
-      const len = simpleParamLength(src, i);
-      if (len > 0) {
-        value += src.slice(i, i + len);
-        i += len;
-      } else {
-        value += '$';
-        i++;
-      }
-    }
-  };
   while (i < n) {
     if (!special(src.charCodeAt(i))) {
       let j = i + 1;
@@ -263,7 +282,7 @@ function readWord(src: string, start: number, base: number): { word: ShWord; sub
     if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || OP_CHARS.has(c) || c === '<' || c === '>') {
       if ((c === '<' || c === '>') && src[i + 1] === '(') {
         const e = skipParens(src, i + 2);
-        sub(i + 2, Math.max(i + 2, e - 1));
+        (subs ??= []).push([i + 2, Math.max(i + 2, e - 1)]);
         value += src.slice(i, e);
         dynamic = true;
         i = e;
@@ -299,11 +318,17 @@ function readWord(src: string, start: number, base: number): { word: ShWord; sub
         if (d === '\\' && i + 1 < n && '$`"\\\n'.includes(src[i + 1]!)) {
           if (src[i + 1] !== '\n') value += src[i + 1];
           i += 2;
-        } else if (d === '$') dollar();
+        } else if (d === '$') {
+          const e = dollarEnd(src, i);
+          if (dollarSubA >= 0) (subs ??= []).push([dollarSubA, dollarSubB]);
+          value += src.slice(i, e);
+          dynamic = true;
+          i = e;
+        }
         else if (d === '`') {
           const e = src.indexOf('`', i + 1);
           const end = e < 0 ? n : e + 1;
-          sub(i + 1, Math.max(i + 1, end - 1));
+          (subs ??= []).push([i + 1, Math.max(i + 1, end - 1)]);
           value += src.slice(i, end);
           dynamic = true;
           i = end;
@@ -321,11 +346,17 @@ function readWord(src: string, start: number, base: number): { word: ShWord; sub
         const end = e < 0 ? n : e;
         value += src.slice(i + 2, end);
         i = end + 1;
-      } else dollar();
+      } else {
+        const e = dollarEnd(src, i);
+        if (dollarSubA >= 0) (subs ??= []).push([dollarSubA, dollarSubB]);
+        value += src.slice(i, e);
+        dynamic = true;
+        i = e;
+      }
     } else if (c === '`') {
       const e = src.indexOf('`', i + 1);
       const end = e < 0 ? n : e + 1;
-      sub(i + 1, Math.max(i + 1, end - 1));
+      (subs ??= []).push([i + 1, Math.max(i + 1, end - 1)]);
       value += src.slice(i, end);
       dynamic = true;
       i = end;
