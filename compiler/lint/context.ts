@@ -176,6 +176,8 @@ export class LintContext {
 
   /** Whether a stage's SHELL (inherited from the parent stage) runs bash or sets pipefail, at an instruction. */
   shellAt(stage: Stage, before: Instruction): { argv: string[] } {
+    const known = this.#shellBefore.get(before);
+    if (known) return { argv: known };
     let argv: string[] = ['/bin/sh', '-c'];
     const chain: Stage[] = [];
     for (let s: Stage | undefined = stage; s; s = s.parent !== undefined ? this.stages[s.parent] : undefined) chain.unshift(s);
@@ -188,13 +190,26 @@ export class LintContext {
     return { argv };
   }
 
+  /** The SHELL a stage starts with: its ancestors' SHELL instructions applied in order (as shellAt does). */
+  private inheritedShell(stage: Stage): string[] {
+    let argv: string[] = ['/bin/sh', '-c'];
+    const chain: Stage[] = [];
+    for (let s = stage.parent !== undefined ? this.stages[stage.parent] : undefined; s; s = s.parent !== undefined ? this.stages[s.parent] : undefined) chain.unshift(s);
+    for (const s of chain) for (const ins of s.instructions) if (ins.kind === 'SHELL' && ins.command.form === 'exec') argv = ins.command.argv.map((w) => w.value);
+    return argv;
+  }
+
   private collectRuns(): RunScript[] {
     const out: RunScript[] = [];
     for (const st of this.stages) {
+      // The shell in effect, tracked along the stage (what shellAt computes, without rescanning for every RUN).
+      let shell = this.inheritedShell(st);
       for (const ins of st.instructions) {
+        if (ins.kind === 'SHELL' && ins.command.form === 'exec') shell = ins.command.argv.map((w) => w.value);
         const run = ins.kind === 'RUN' ? ins : ins.kind === 'ONBUILD' && ins.trigger?.kind === 'RUN' ? ins.trigger : undefined;
         if (!run) continue;
-        const shell = this.shellAt(st, ins).argv;
+        this.#shellBefore.set(ins, shell);
+        if (run !== ins) this.#shellBefore.set(run, shell);
         // PowerShell and cmd scripts (Windows images) are not POSIX shell: no shell analysis for them
         if (!SHELLS.test(shell[0] ?? '')) continue;
         const shellVariant: 'bash' | 'posix' = /bash$/.test(shell[0] ?? '') ? 'bash' : 'posix';
@@ -247,6 +262,8 @@ export class LintContext {
     return out;
   }
 
+  /** The shell in effect at each RUN (and at an ONBUILD RUN, under both the ONBUILD and its trigger), recorded by collectRuns. */
+  readonly #shellBefore = new Map<Instruction, string[]>();
   #byName: Map<string, CommandAt[]> | undefined;
   #byRun: Map<RunInstruction, RunScript[]> | undefined;
 

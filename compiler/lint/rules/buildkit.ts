@@ -243,11 +243,17 @@ const undefinedVar = rule('UndefinedVar', 'undefined-var', 'Variables should be 
     // without the base image's environment only likely typos (a close defined name exists) are reported
     const envKnown = st.parent !== undefined ? true : baseEnv !== undefined;
     const defined = new Set<string>([...ALWAYS_DEFINED, ...(inherited ?? []), ...(baseEnv ?? [])]);
+    // The names as an environment for the expander (values do not matter), kept in step with `defined`.
+    const env = new Map<string, string>();
+    for (const n of defined) env.set(n, 'x');
+    const define = (n: string): void => {
+      defined.add(n);
+      env.set(n, 'x');
+    };
     for (const ins of st.instructions) {
       const words = expandedWords(ins).filter((w) => w.value.includes('$'));
-      const env = words.length > 0 ? new Map([...defined].map((n) => [n, 'x'])) : undefined;
       for (const w of words) {
-        for (const name of refs(ctx, w.value, env!).unmatched) {
+        for (const name of refs(ctx, w.value, env).unmatched) {
           if (!/^[A-Za-z_]/.test(name)) continue;
           // with the base image's environment unknown only a one-edit typo of a defined name is reported
           const sug = closest(name, defined, envKnown ? 2 : 1);
@@ -255,8 +261,8 @@ const undefinedVar = rule('UndefinedVar', 'undefined-var', 'Variables should be 
           ctx.report(w.range, `Usage of undefined variable '$${name}'${sug ? ` (did you mean $${sug}?)` : ''}`, { instruction: ins });
         }
       }
-      if (ins.kind === 'ARG') for (const d of ins.declarations) defined.add(d.name.value);
-      if (ins.kind === 'ENV') for (const p of ins.pairs) defined.add(p.key.value);
+      if (ins.kind === 'ARG') for (const d of ins.declarations) define(d.name.value);
+      if (ins.kind === 'ENV') for (const p of ins.pairs) define(p.key.value);
     }
     stageEnv.set(st.index, defined);
   }

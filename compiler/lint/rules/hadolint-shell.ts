@@ -46,13 +46,13 @@ const dl3008 = perCommand('DL3008', 'apt-get-pin', 'warning', 'Pin versions in a
 });
 
 const dl3009 = hadolint('DL3009', 'apt-lists-cleanup', 'info', 'Delete the apt-get lists after installing something', (ctx) => {
-  if (!usesAny(ctx, ['apt-get'])) return;
-  for (const [run, scripts] of runsByInstruction(ctx)) {
-    const cmds = scripts.flatMap((s) => s.script.commands.map((c) => ({ c, s })));
-    const inst = cmds.find(({ c }) => aptInstall(c) !== undefined);
-    if (!inst) continue;
+  // The RUNs that install with apt-get (found through the command index), then their cleanup.
+  const installing = new Set<RunInstruction>();
+  for (const { cmd, run } of ctx.commandsNamed('apt-get')) if (aptInstall(cmd) !== undefined) installing.add(run.run);
+  for (const run of installing) {
+    const scripts = ctx.runsByInstruction().get(run)!;
     if (mountedAway(run, '/var/lib/apt/lists')) continue;
-    const cleaned = cmds.some(({ c }) => nameOf(c) === 'rm' && argsOf(c).some((a) => /^\/var\/lib\/apt\/lists(\/\*?)?$/.test(a.value)));
+    const cleaned = scripts.some((s) => s.script.commands.some((c) => nameOf(c) === 'rm' && argsOf(c).some((a) => /^\/var\/lib\/apt\/lists(\/\*?)?$/.test(a.value))));
     if (cleaned) continue;
     const main = scripts.find((s) => !s.heredoc);
     const fix: Fix | undefined =
@@ -285,9 +285,8 @@ const dl4006 = hadolint('DL4006', 'pipefail', 'warning', 'Set the SHELL option -
     if (run.command.form === 'exec' && !main) continue;
     const piped = scripts.find((s) => s.script.pipelines.length > 0);
     if (!piped) continue;
-    const st = ctx.stages[main.stage]!;
-    const wrapper = st.instructions.find((i) => i === run || (i.kind === 'ONBUILD' && i.trigger === run)) ?? run;
-    const argv = ctx.shellAt(st, wrapper).argv;
+    // collectRuns recorded the shell of every RUN (an ONBUILD's trigger too): no search for the wrapper needed
+    const argv = ctx.shellAt(ctx.stages[main.stage]!, run).argv;
     const sh = argv[0] ?? '';
     if (/pwsh|powershell|cmd(\.exe)?$/i.test(sh)) continue;
     if (argv.includes('pipefail') || argv.some((a) => /^-[a-z]*o$/.test(a) && argv[argv.indexOf(a) + 1] === 'pipefail')) continue;
