@@ -10,7 +10,7 @@
  * destination directory), the final component is created by rename and never followed, and hardlink targets are
  * looked up inside the destination directory.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { link, mkdir, open, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -137,6 +137,10 @@ export interface ExtractStats {
 export async function extractArchive(file: string, compression: Compression, destDir: string): Promise<ExtractStats> {
   const stats: ExtractStats = { entries: 0, bytes: 0 };
   const dirTimes: { host: string; header: Header }[] = [];
+  // Parent directories already resolved to a real directory (no symlink on the way), by relative path. A real
+  // directory is never replaced during an extraction (placeEntry refuses to put anything over a directory), so an
+  // entry under it needs no new walk from the root.
+  const dirs = new Map<string, string>();
   const ex = extract();
   const source = decompressedStream(file, compression);
   let feedError: unknown;
@@ -146,7 +150,7 @@ export async function extractArchive(file: string, compression: Compression, des
   try {
     for await (const entry of ex) {
       try {
-        await extractEntry(entry, destDir, stats, dirTimes);
+        await extractEntry(entry, destDir, stats, dirTimes, dirs);
       } finally {
         entry.resume();
       }
@@ -163,6 +167,10 @@ export async function extractArchive(file: string, compression: Compression, des
     await applyMeta(host, headerMeta(header, true), false);
   }
   return stats;
+}
+
+function writeAllSync(fd: number, chunk: Buffer): void {
+  for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
 }
 
 function wrapArchiveError(file: string, e: unknown): unknown {
@@ -194,6 +202,7 @@ async function extractEntry(
   destDir: string,
   stats: ExtractStats,
   dirTimes: { host: string; header: Header }[],
+  dirs: Map<string, string>,
 ): Promise<void> {
   const h = entry.header;
   const rel = entryRel(h.name, 'entry');
@@ -201,7 +210,11 @@ async function extractEntry(
   const parentRel = path.posix.dirname(rel);
   const base = path.posix.basename(rel);
   const zero = { uid: 0, gid: 0 };
-  const parentHost = parentRel === '.' ? destDir : await mkdirAllInRoot(destDir, parentRel, { owner: zero });
+  let parentHost = parentRel === '.' ? destDir : dirs.get(parentRel);
+  if (parentHost === undefined) {
+    parentHost = await mkdirAllInRoot(destDir, parentRel, { owner: zero });
+    if (parentHost === path.join(destDir, parentRel)) dirs.set(parentRel, parentHost);
+  }
   const target = path.join(parentHost, base);
   stats.entries++;
   switch (h.type) {
@@ -223,7 +236,14 @@ async function extractEntry(
     case null:
     case undefined: {
       await placeEntry(destDir, target, async (tmp) => {
-        await pipeline(entry, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+        // Written with synchronous calls as the tar stream delivers the bytes: an extraction is sequential anyway,
+        // and a write-stream per entry costs thread-pool trips for open, each write and close.
+        const fd = openSync(tmp, 'wx', 0o600);
+        try {
+          for await (const chunk of entry as AsyncIterable<Buffer>) writeAllSync(fd, chunk);
+        } finally {
+          closeSync(fd);
+        }
         await applyMeta(tmp, headerMeta(h, false), false);
       });
       stats.bytes += h.size ?? 0;

@@ -7,8 +7,8 @@
  * the layer writer, not here.)
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, lchown, lstat, lutimes, mkdir, rename, rm, utimes } from 'node:fs/promises';
-import { lstatSync, type Stats } from 'node:fs';
+import { lstat, mkdir, rename, rm, utimes } from 'node:fs/promises';
+import { chmodSync, lchownSync, lstatSync, lutimesSync, utimesSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { TsbuildError } from '../../util/errors.ts';
 import { resolveInRoot, relativeInRoot } from '../../util/safe-path.ts';
@@ -49,14 +49,19 @@ export async function lstatOrNull(p: string): Promise<Stats | null> {
   }
 }
 
-/** Applies owner, then mode (chown clears set-id bits), then times, without following a final symlink. */
+/**
+ * Applies owner, then mode (chown clears set-id bits), then times, without following a final symlink.
+ *
+ * Synchronous system calls on purpose: three metadata calls per entry, each a few microseconds in the kernel, cost
+ * far more as three trips through libuv's thread pool (measured on ADD of a 6,659-entry rootfs tarball).
+ */
 export async function applyMeta(hostPath: string, meta: EntryMeta, isSymlink: boolean): Promise<void> {
-  await lchown(hostPath, meta.owner.uid, meta.owner.gid);
-  if (!isSymlink && meta.mode !== undefined) await chmod(hostPath, meta.mode);
+  lchownSync(hostPath, meta.owner.uid, meta.owner.gid);
+  if (!isSymlink && meta.mode !== undefined) chmodSync(hostPath, meta.mode);
   if (meta.mtime !== undefined) {
     const atime = meta.atime ?? meta.mtime;
-    if (isSymlink) await lutimes(hostPath, atime, meta.mtime);
-    else await utimes(hostPath, atime, meta.mtime);
+    if (isSymlink) lutimesSync(hostPath, atime, meta.mtime);
+    else utimesSync(hostPath, atime, meta.mtime);
   }
 }
 
