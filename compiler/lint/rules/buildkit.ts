@@ -29,10 +29,46 @@ function edit(start: number, end: number, text: string, description: string, saf
   return { description, safe, edits: [{ start, end, text }] };
 }
 
+/**
+ * The names a text references when every `$` in it is a plain `$NAME` or `${NAME}` and nothing quotes or escapes
+ * (then the expander would find exactly these); undefined when the text needs the real expander.
+ */
+function simpleRefs(text: string, escape: string): string[] | undefined {
+  if (text.includes("'") || text.includes('"') || text.includes(escape)) return undefined;
+  const names: string[] = [];
+  for (let i = text.indexOf('$'); i >= 0; i = text.indexOf('$', i)) {
+    let j = i + 1;
+    const braced = text.charCodeAt(j) === 123;
+    if (braced) j++;
+    const start = j;
+    const c = text.charCodeAt(j);
+    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95)) return undefined;
+    j++;
+    for (;;) {
+      const d = text.charCodeAt(j);
+      if ((d >= 65 && d <= 90) || (d >= 97 && d <= 122) || d === 95 || (d >= 48 && d <= 57)) j++;
+      else break;
+    }
+    names.push(text.slice(start, j));
+    if (braced) {
+      if (text.charCodeAt(j) !== 125) return undefined;
+      j++;
+    }
+    i = j;
+  }
+  return names;
+}
+
 /** Names referenced in a word (expansion), split into defined/undefined against `env`. */
 const NONE: ReadonlySet<string> = new Set();
 function refs(ctx: LintContext, text: string, env: ReadonlyMap<string, string>): { unmatched: ReadonlySet<string> } {
   if (!text.includes('$')) return { unmatched: NONE };
+  const simple = simpleRefs(text, ctx.df.escape);
+  if (simple) {
+    const unmatched = new Set<string>();
+    for (const n of simple) if (!env.has(n)) unmatched.add(n);
+    return { unmatched };
+  }
   try {
     return processWord(text, env, { escape: ctx.df.escape, skipUnsetEnv: true });
   } catch {

@@ -266,6 +266,7 @@ const dl3047 = perCommand('DL3047', 'wget-progress', 'info', '`wget` without fla
 });
 
 const dl4001 = hadolint('DL4001', 'wget-or-curl', 'warning', 'Either use Wget or Curl but not both', (ctx) => {
+  if (!usesAny(ctx, ['wget']) || !usesAny(ctx, ['curl'])) return;
   for (const st of ctx.stages) {
     const uses = ctx.runs.filter((r) => r.stage === st.index).flatMap((r) => r.script.commands.filter((c) => nameOf(c) === 'wget' || nameOf(c) === 'curl').map((c) => ({ c, r })));
     const tools = new Set(uses.map((u) => nameOf(u.c)));

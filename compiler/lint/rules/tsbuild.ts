@@ -22,9 +22,14 @@ const unusedStage = tsbuildRule('UnusedStage', 'info', 'A stage that the target 
   }
 });
 
+/** Matches a `$NAME`/`${NAME…}` reference to `name` (compiled once per name and file, not per text). */
+function mentionRe(name: string): RegExp {
+  return new RegExp(`\\$(?:\\{${name}(?:[:}#%/^,@-]|$)|${name}(?![A-Za-z0-9_]))`);
+}
+
 /** Every `$NAME`/`${NAME…}` reference in a text. */
 function mentions(text: string, name: string): boolean {
-  return new RegExp(`\\$(?:\\{${name}(?:[:}#%/^,@-]|$)|${name}(?![A-Za-z0-9_]))`).test(text);
+  return text.includes('$') && mentionRe(name).test(text);
 }
 
 function instructionText(ins: Instruction): string {
@@ -49,8 +54,16 @@ const unusedArg = tsbuildRule('UnusedArg', 'info', 'An ARG that no later instruc
       for (const d of ins.declarations) {
         const name = d.name.value;
         // RUN sees ARGs as environment variables: any later instruction's text may use it, also indirectly
-        const later = st.instructions.slice(k + 1);
-        const used = later.some((i) => i.kind === 'RUN' || mentions(instructionText(i), name)) || ctx.stages.some((s) => s.parent === st.index);
+        let re: RegExp | undefined;
+        let used = ctx.stages.some((s) => s.parent === st.index);
+        for (let j = k + 1; j < st.instructions.length && !used; j++) {
+          const i = st.instructions[j]!;
+          if (i.kind === 'RUN') used = true;
+          else {
+            const text = instructionText(i);
+            used = text.includes('$') && (re ??= mentionRe(name)).test(text);
+          }
+        }
         if (!used) ctx.report(d.range, `ARG '${name}' is not used by any later instruction of its stage`, { instruction: ins });
       }
     });
