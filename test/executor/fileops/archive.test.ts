@@ -147,6 +147,36 @@ describe('ADD: archive containment', () => {
     await assertContained(r);
   });
 
+  it('a directory made by the archive cannot be swapped for a symlink between two entries', async () => {
+    // The extractor remembers parent directories it has resolved; a later entry must not be able to turn one into a
+    // symlink to the host and have the next file follow it.
+    const r = await roots();
+    const tar = await makeTar([
+      { name: 'd/', type: 'directory' },
+      { name: 'd/first', body: 'ok' },
+      { name: 'd', type: 'symlink', linkname: r.outside },
+      { name: 'd/marker', body: 'pwned' },
+    ]);
+    await expect(addArchive(r, 'swap.tar', tar)).rejects.toMatchObject({ code: 'fileops/replace-directory' });
+    expect(await readFile(path.join(r.dest, 'x/d/first'), 'utf8')).toBe('ok');
+    await assertContained(r);
+  });
+
+  it('a parent reached through a symlink is resolved again for every entry (the symlink may be replaced)', async () => {
+    const r = await roots();
+    const tar = await makeTar([
+      { name: 'one/', type: 'directory' },
+      { name: 'two/', type: 'directory' },
+      { name: 's', type: 'symlink', linkname: 'one' },
+      { name: 's/a', body: 'a' },
+      { name: 's', type: 'symlink', linkname: 'two' },
+      { name: 's/b', body: 'b' },
+    ]);
+    await addArchive(r, 'relink.tar', tar);
+    expect(await tree(path.join(r.dest, 'x'))).toEqual({ 'one/': 'dir', 'one/a': 'a', 's': '-> two', 'two/': 'dir', 'two/b': 'b' });
+    await assertContained(r);
+  });
+
   it('a symlink entry cannot be used to write through a pre-existing destination symlink either', async () => {
     const r = await roots();
     await mkdir(path.join(r.dest, 'x'));
