@@ -112,17 +112,19 @@ async function pickManifest(ref: string, index: { manifests?: Descriptor[] }, re
   throw bad(ref, 'indexes nested too deeply');
 }
 
-async function openLayoutDir(ref: string, dir: string): Promise<ImageHandle> {
-  const read = (p: string): Promise<Buffer> =>
-    readFile(join(dir, p)).catch((e: unknown) => {
-      throw bad(ref, `${p}: ${(e as Error).message}`);
-    });
+/** An image in OCI layout form (a directory or an archive of one): index.json → manifest → config and layers. */
+async function ociImage(
+  ref: string,
+  origin: 'oci-layout' | 'oci-archive',
+  read: (p: string) => Promise<Buffer>,
+  openBlob: (p: string) => ReturnType<ImageHandle['openLayer']>,
+): Promise<ImageHandle> {
   const index = JSON.parse((await read('index.json')).toString('utf8')) as { manifests?: Descriptor[] };
   const { manifest, digest } = await pickManifest(ref, index, read);
   const config = JSON.parse((await read(blobPath(manifest.config.digest))).toString('utf8')) as ImageConfig;
   return {
     label: ref,
-    origin: 'oci-layout',
+    origin,
     manifest,
     config,
     configDigest: manifest.config.digest,
@@ -130,9 +132,17 @@ async function openLayoutDir(ref: string, dir: string): Promise<ImageHandle> {
     openLayer(i) {
       const d = manifest.layers[i];
       if (!d) throw new RangeError(`layer ${i} out of range`);
-      return createReadStream(join(dir, blobPath(d.digest)));
+      return openBlob(blobPath(d.digest));
     },
   };
+}
+
+async function openLayoutDir(ref: string, dir: string): Promise<ImageHandle> {
+  const read = (p: string): Promise<Buffer> =>
+    readFile(join(dir, p)).catch((e: unknown) => {
+      throw bad(ref, `${p}: ${(e as Error).message}`);
+    });
+  return await ociImage(ref, 'oci-layout', read, (p) => createReadStream(join(dir, p)));
 }
 
 interface ArchiveMember {
@@ -221,22 +231,7 @@ async function openArchive(ref: string, path: string, kind: 'oci-archive' | 'doc
     const useDocker = kind === 'docker-archive' || (kind === undefined && !members.has('index.json') && members.has('manifest.json'));
     if (!useDocker) {
       if (!members.has('index.json')) throw bad(ref, 'not an OCI archive (no index.json) nor a docker archive (no manifest.json)');
-      const index = JSON.parse((await read('index.json')).toString('utf8')) as { manifests?: Descriptor[] };
-      const { manifest, digest } = await pickManifest(ref, index, read);
-      const config = JSON.parse((await read(blobPath(manifest.config.digest))).toString('utf8')) as ImageConfig;
-      return {
-        label: ref,
-        origin: 'oci-archive',
-        manifest,
-        config,
-        configDigest: manifest.config.digest,
-        manifestDigest: digest,
-        openLayer(i) {
-          const d = manifest.layers[i];
-          if (!d) throw new RangeError(`layer ${i} out of range`);
-          return stream(blobPath(d.digest));
-        },
-      };
+      return await ociImage(ref, 'oci-archive', read, stream);
     }
     const dm = JSON.parse((await read('manifest.json')).toString('utf8')) as Array<{ Config: string; Layers: string[] }>;
     const first = dm[0];

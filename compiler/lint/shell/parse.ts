@@ -233,6 +233,16 @@ function skipDouble(src: string, i: number): number {
 let dollarSubA = -1;
 let dollarSubB = -1;
 
+/** End index of a `$…` expansion or a backtick substitution at src[i]; sets dollarSubA/B to a substitution's body. */
+function expansionEnd(src: string, i: number): number {
+  if (src.charCodeAt(i) !== 96) return dollarEnd(src, i);
+  const e = src.indexOf('`', i + 1);
+  const end = e < 0 ? src.length : e + 1;
+  dollarSubA = i + 1;
+  dollarSubB = Math.max(i + 1, end - 1);
+  return end;
+}
+
 /** End index of the expansion at src[i] === '$' (`$(…)`, `$((…))`, `${…}`, `$NAME`, `$1`, or a literal `$`). */
 function dollarEnd(src: string, i: number): number {
   dollarSubA = -1;
@@ -318,20 +328,12 @@ function readWord(src: string, start: number, base: number): { word: ShWord; sub
         if (d === '\\' && i + 1 < n && '$`"\\\n'.includes(src[i + 1]!)) {
           if (src[i + 1] !== '\n') value += src[i + 1];
           i += 2;
-        } else if (d === '$') {
-          const e = dollarEnd(src, i);
+        } else if (d === '$' || d === '`') {
+          const e = expansionEnd(src, i);
           if (dollarSubA >= 0) (subs ??= []).push([dollarSubA, dollarSubB]);
           value += src.slice(i, e);
           dynamic = true;
           i = e;
-        }
-        else if (d === '`') {
-          const e = src.indexOf('`', i + 1);
-          const end = e < 0 ? n : e + 1;
-          (subs ??= []).push([i + 1, Math.max(i + 1, end - 1)]);
-          value += src.slice(i, end);
-          dynamic = true;
-          i = end;
         } else {
           value += d;
           i++;
@@ -339,27 +341,18 @@ function readWord(src: string, start: number, base: number): { word: ShWord; sub
       }
       if (i >= n) suspect = true;
       i++;
-    } else if (c === '$') {
-      if (src[i + 1] === "'") {
-        // ANSI-C quoting: taken literally here (escapes are rare in package names)
-        const e = src.indexOf("'", i + 2);
-        const end = e < 0 ? n : e;
-        value += src.slice(i + 2, end);
-        i = end + 1;
-      } else {
-        const e = dollarEnd(src, i);
-        if (dollarSubA >= 0) (subs ??= []).push([dollarSubA, dollarSubB]);
-        value += src.slice(i, e);
-        dynamic = true;
-        i = e;
-      }
-    } else if (c === '`') {
-      const e = src.indexOf('`', i + 1);
-      const end = e < 0 ? n : e + 1;
-      (subs ??= []).push([i + 1, Math.max(i + 1, end - 1)]);
-      value += src.slice(i, end);
+    } else if (c === '$' && src[i + 1] === "'") {
+      // ANSI-C quoting: taken literally here (escapes are rare in package names)
+      const e = src.indexOf("'", i + 2);
+      const end = e < 0 ? n : e;
+      value += src.slice(i + 2, end);
+      i = end + 1;
+    } else if (c === '$' || c === '`') {
+      const e = expansionEnd(src, i);
+      if (dollarSubA >= 0) (subs ??= []).push([dollarSubA, dollarSubB]);
+      value += src.slice(i, e);
       dynamic = true;
-      i = end;
+      i = e;
     } else {
       value += c;
       i++;
