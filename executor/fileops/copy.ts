@@ -365,8 +365,9 @@ const PROC_FD = existsSync('/proc/self/fd');
  * uses copy_file_range/reflink on exactly the file we opened.
  */
 async function copyRegularFile(src: string, st: Stats, tmp: string): Promise<void> {
+  // COPYFILE_EXCL: the destination is created with O_EXCL (placeEntry's contract; never follows a name in the way).
   if (!PROC_FD) {
-    await copyFile(src, tmp);
+    await copyFile(src, tmp, constants.COPYFILE_EXCL);
     return;
   }
   const fh = await open(src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -375,7 +376,7 @@ async function copyRegularFile(src: string, st: Stats, tmp: string): Promise<voi
     if (!fst.isFile() || fst.ino !== st.ino || fst.dev !== st.dev) {
       throw new TsbuildError('fileops/source-changed', `source file changed while it was being copied: ${src}`);
     }
-    await copyFile(`/proc/self/fd/${fh.fd}`, tmp);
+    await copyFile(`/proc/self/fd/${fh.fd}`, tmp, constants.COPYFILE_EXCL);
   } finally {
     await fh.close();
   }
