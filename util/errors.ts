@@ -77,7 +77,10 @@ export function closest(word: string, candidates: Iterable<string>, maxDistance 
   let best: string | undefined;
   let bestD = maxDistance + 1;
   for (const c of candidates) {
-    const d = editDistance(w, c.toLowerCase());
+    const lc = c.toLowerCase();
+    // The distance is at least the difference in length: no need to compute it when that already loses.
+    if (Math.abs(lc.length - w.length) >= bestD) continue;
+    const d = editDistance(w, lc);
     if (d < bestD) {
       bestD = d;
       best = c;

@@ -292,6 +292,7 @@ const undefinedVar = rule('UndefinedVar', 'undefined-var', 'Variables should be 
         for (const name of refs(ctx, w.value, env).unmatched) {
           if (!/^[A-Za-z_]/.test(name)) continue;
           // with the base image's environment unknown only a one-edit typo of a defined name is reported
+          if (!envKnown && name.length < 4) continue;
           const sug = closest(name, defined, envKnown ? 2 : 1);
           if (!envKnown && (!sug || name.length < 4)) continue;
           ctx.report(w.range, `Usage of undefined variable '$${name}'${sug ? ` (did you mean $${sug}?)` : ''}`, { instruction: ins });

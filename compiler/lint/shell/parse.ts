@@ -130,41 +130,52 @@ function tokenize(src: string, base: number): Tok[] {
   const n = src.length;
   let i = 0;
   while (i < n) {
-    const c = src[i]!;
-    if (c === ' ' || c === '\t' || c === '\r') {
+    const cc = src.charCodeAt(i);
+    // blanks (space, tab, CR) and escaped newlines
+    if (cc === 32 || cc === 9 || cc === 13) {
       i++;
       continue;
     }
-    if (c === '\\' && src[i + 1] === '\n') {
+    if (cc === 92 && src.charCodeAt(i + 1) === 10) {
       i += 2;
       continue;
     }
-    if (c === '\n') {
+    if (cc === 10) {
       toks.push({ t: 'nl', start: base + i, end: base + i + 1 });
       i++;
       continue;
     }
-    if (c === '#') {
-      while (i < n && src[i] !== '\n') i++;
+    if (cc === 35) {
+      // a comment runs to the end of the line
+      const e = src.indexOf('\n', i);
+      i = e < 0 ? n : e;
       continue;
     }
-    if (OP_CHARS.has(c)) {
-      const two = src.slice(i, i + 2);
-      const op = two === '&&' || two === '||' || two === ';;' || two === '|&' || two === '&>' ? two : c;
-      if (op === '&>') {
-        const three = src[i + 2] === '>' ? '&>>' : '&>';
+    // operators: ; & | ( ) and && || ;; |& (and &> / &>> as redirections)
+    if (cc === 59 || cc === 38 || cc === 124 || cc === 40 || cc === 41) {
+      const c2 = src.charCodeAt(i + 1);
+      if (cc === 38 && c2 === 62) {
+        const three = src.charCodeAt(i + 2) === 62 ? '&>>' : '&>';
         toks.push({ t: 'redir', op: three, start: base + i, end: base + i + three.length });
         i += three.length;
         continue;
       }
+      const two = (cc === 38 && c2 === 38) || (cc === 124 && (c2 === 124 || c2 === 38)) || (cc === 59 && c2 === 59);
+      const op = two ? src.slice(i, i + 2) : src[i]!;
       toks.push({ t: 'op', op, start: base + i, end: base + i + op.length });
       i += op.length;
       continue;
     }
-    // redirection, possibly with a leading fd number (`2>&1`)
-    const isDigit = c >= '0' && c <= '9';
-    const redir = c === '<' || c === '>' || isDigit ? REDIR_RE.exec(src.slice(i, i + 8)) : null;
-    if (redir && (c === '<' || c === '>' || redir[1] !== '')) {
+    // redirection, possibly with a leading fd number (`2>&1`); a word of digits not followed by < or > is a word
+    const isDigit = cc >= 48 && cc <= 57;
+    let maybeRedir = cc === 60 || cc === 62;
+    if (isDigit) {
+      let k = i + 1;
+      while (k < n && src.charCodeAt(k) >= 48 && src.charCodeAt(k) <= 57) k++;
+      maybeRedir = src.charCodeAt(k) === 60 || src.charCodeAt(k) === 62;
+    }
+    const redir = maybeRedir ? REDIR_RE.exec(src.slice(i, i + 8)) : null;
+    if (redir && (!isDigit || redir[1] !== '')) {
       // `<(` / `>(` process substitution is a word
       const after = src[i + redir[0].length];
       if (!(redir[1] === '' && (redir[2] === '<' || redir[2] === '>') && after === '(')) {
