@@ -286,8 +286,15 @@ function readTarget(file: string, display: string, context: string): Target {
 function contextFacts(dir: string): Pick<LintOptions, 'isIgnored' | 'context'> {
   const ignoreFile = path.join(dir, '.dockerignore');
   const has = existsSync(ignoreFile);
-  const out: { isIgnored?: (p: string) => boolean; context: { hasDockerignore: boolean; sizeBytes: number } } = {
-    context: { hasDockerignore: has, sizeBytes: has ? 0 : treeSize(dir, 16 * 1024 * 1024) },
+  // The size is measured (a walk of up to 16 MiB of the context) only if a rule asks: a build's BuildKit checks do not.
+  let size: number | undefined;
+  const out: { isIgnored?: (p: string) => boolean; context: { hasDockerignore: boolean; readonly sizeBytes: number } } = {
+    context: {
+      hasDockerignore: has,
+      get sizeBytes(): number {
+        return (size ??= has ? 0 : treeSize(dir, 16 * 1024 * 1024));
+      },
+    },
   };
   if (has) {
     // The build's own matcher (a port of moby/patternmatcher), so lint and COPY agree on what is ignored.

@@ -65,8 +65,14 @@ export class LintContext {
   readonly stages: readonly Stage[];
   /** ARG instructions before the first FROM. */
   readonly globals: readonly Instruction[];
-  /** Every RUN script (main command and shell heredocs), in file order. */
-  readonly runs: readonly RunScript[];
+  #runs: readonly RunScript[] | undefined;
+  /**
+   * Every RUN script (main command and shell heredocs), in file order. Parsed on first use: a lint that runs no
+   * shell rule (a build's BuildKit checks) never parses a RUN.
+   */
+  get runs(): readonly RunScript[] {
+    return (this.#runs ??= this.collectRuns());
+  }
   /** Global ARG defaults with constants expanded (build args override), for image names and pins. */
   readonly globalArgs: ReadonlyMap<string, string>;
   readonly findings: RawFinding[] = [];
@@ -95,7 +101,6 @@ export class LintContext {
     }
     this.globalArgs = args;
     this.stages = this.resolveStages(raw);
-    this.runs = this.collectRuns();
   }
 
   /** Expands `$VAR` with the given values (unknown names stay as written); never throws. */
