@@ -35,6 +35,15 @@ describe('tsbuild lint', () => {
     for (const code of ['ConsistentInstructionCasing', 'FromAsCasing', 'MaintainerDeprecated', 'LegacyKeyValueFormat', 'DL3014', 'DL3015', 'DL3009', 'DL3020', 'JSONArgsRecommended']) expect(left).not.toContain(code);
     expect(left).toContain('DL3008');
   });
+  it('measures the context for NoDockerignore: a 11 MB context without .dockerignore is reported, with one it is not', async () => {
+    const dir = await tempDir();
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM alpine:3\nCOPY blob /\n');
+    writeFileSync(path.join(dir, 'blob'), Buffer.alloc(11_000_000));
+    const codes = async (): Promise<string[]> => JSON.parse((await tsbuildCli(['lint', '--format', 'json', '.'], { cwd: dir })).stdout).map((x: { code: string }) => x.code);
+    expect(await codes()).toContain('NoDockerignore');
+    writeFileSync(path.join(dir, '.dockerignore'), '');
+    expect(await codes()).not.toContain('NoDockerignore');
+  });
   it('reads .hadolint.yaml from the context; rejects unknown keys', async () => {
     const dir = await tempDir();
     writeFileSync(path.join(dir, 'Dockerfile'), 'FROM alpine:3\nRUN sudo make\n');
