@@ -30,21 +30,17 @@ import type { ExportImage } from './export/export.ts';
 
 /**
  * What only a step that does work needs (sandboxes, snapshots, file operations, the layer writer, exporters) is
- * loaded on first use: a fully cached build never loads it (~40 modules with tar-stream and the decompressors,
- * 60-70 ms of start-up here).
+ * loaded on first use (the module loader keeps it after that): a fully cached build never loads it (~40 modules
+ * with tar-stream and the decompressors, 60-70 ms of start-up here).
  */
-function lazy<T>(load: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= load());
-}
-const sandboxMod = lazy(() => import('./sandbox/index.ts'));
-const snapshotMod = lazy(() => import('./snapshot/index.ts'));
-const diffMod = lazy(() => import('./snapshot/diff.ts'));
-const runMountsMod = lazy(() => import('./run-mounts/index.ts'));
-const usersMod = lazy(() => import('./users.ts'));
-const fileopsMod = lazy(() => import('./fileops/index.ts'));
-const layerMod = lazy(() => import('./layer/index.ts'));
-const exportMod = lazy(() => import('./export/export.ts'));
+const sandboxMod = () => import('./sandbox/index.ts');
+const snapshotMod = () => import('./snapshot/index.ts');
+const diffMod = () => import('./snapshot/diff.ts');
+const runMountsMod = () => import('./run-mounts/index.ts');
+const usersMod = () => import('./users.ts');
+const fileopsMod = () => import('./fileops/index.ts');
+const layerMod = () => import('./layer/index.ts');
+const exportMod = () => import('./export/export.ts');
 
 /** What a step leaves behind for the steps that use it. */
 export type FsResult =

@@ -16,6 +16,11 @@ export interface CommandAt {
 }
 const NO_COMMANDS: readonly CommandAt[] = [];
 
+/** The argv an exec-form SHELL instruction sets; undefined for any other instruction. */
+function shellSetBy(ins: Instruction): string[] | undefined {
+  return ins.kind === 'SHELL' && ins.command.form === 'exec' ? ins.command.argv.map((w) => w.value) : undefined;
+}
+
 /** A build stage as the linter sees it. */
 export interface Stage {
   /** 0-based stage index. */
@@ -179,28 +184,25 @@ export class LintContext {
     return t;
   }
 
-  /** Whether a stage's SHELL (inherited from the parent stage) runs bash or sets pipefail, at an instruction. */
+  /** The shell in effect at an instruction of `stage`: SHELLs of its ancestors, then its own SHELLs before it. */
   shellAt(stage: Stage, before: Instruction): { argv: string[] } {
+    // collectRuns recorded it for every RUN (and ONBUILD RUN) while walking the stages once
     const known = this.#shellBefore.get(before);
     if (known) return { argv: known };
-    let argv: string[] = ['/bin/sh', '-c'];
-    const chain: Stage[] = [];
-    for (let s: Stage | undefined = stage; s; s = s.parent !== undefined ? this.stages[s.parent] : undefined) chain.unshift(s);
-    for (const s of chain) {
-      for (const ins of s.instructions) {
-        if (ins === before) return { argv };
-        if (ins.kind === 'SHELL' && ins.command.form === 'exec') argv = ins.command.argv.map((w) => w.value);
-      }
+    let argv = this.inheritedShell(stage);
+    for (const ins of stage.instructions) {
+      if (ins === before) break;
+      argv = shellSetBy(ins) ?? argv;
     }
     return { argv };
   }
 
-  /** The SHELL a stage starts with: its ancestors' SHELL instructions applied in order (as shellAt does). */
+  /** The SHELL a stage starts with: its ancestors' SHELL instructions applied in order. */
   private inheritedShell(stage: Stage): string[] {
     let argv: string[] = ['/bin/sh', '-c'];
     const chain: Stage[] = [];
     for (let s = stage.parent !== undefined ? this.stages[stage.parent] : undefined; s; s = s.parent !== undefined ? this.stages[s.parent] : undefined) chain.unshift(s);
-    for (const s of chain) for (const ins of s.instructions) if (ins.kind === 'SHELL' && ins.command.form === 'exec') argv = ins.command.argv.map((w) => w.value);
+    for (const s of chain) for (const ins of s.instructions) argv = shellSetBy(ins) ?? argv;
     return argv;
   }
 
@@ -210,7 +212,7 @@ export class LintContext {
       // The shell in effect, tracked along the stage (what shellAt computes, without rescanning for every RUN).
       let shell = this.inheritedShell(st);
       for (const ins of st.instructions) {
-        if (ins.kind === 'SHELL' && ins.command.form === 'exec') shell = ins.command.argv.map((w) => w.value);
+        shell = shellSetBy(ins) ?? shell;
         const run = ins.kind === 'RUN' ? ins : ins.kind === 'ONBUILD' && ins.trigger?.kind === 'RUN' ? ins.trigger : undefined;
         if (!run) continue;
         this.#shellBefore.set(ins, shell);
@@ -277,6 +279,15 @@ export class LintContext {
    * look at its commands only instead of every command of the file (the index is built once per file).
    */
   commandsNamed(name: string): readonly CommandAt[] {
+    return this.#commandIndex().get(name) ?? NO_COMMANDS;
+  }
+
+  /** Every command name that occurs in the RUN scripts. */
+  commandNames(): Iterable<string> {
+    return this.#commandIndex().keys();
+  }
+
+  #commandIndex(): ReadonlyMap<string, CommandAt[]> {
     if (!this.#byName) {
       const m = new Map<string, CommandAt[]>();
       for (const run of this.runs) {
@@ -288,13 +299,7 @@ export class LintContext {
       }
       this.#byName = m;
     }
-    return this.#byName.get(name) ?? NO_COMMANDS;
-  }
-
-  /** Every command name that occurs in the RUN scripts. */
-  commandNames(): Iterable<string> {
-    this.commandsNamed('');
-    return this.#byName!.keys();
+    return this.#byName;
   }
 
   /** The RUN scripts grouped per RUN instruction, in order (computed once per file). */

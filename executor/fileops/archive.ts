@@ -7,8 +7,8 @@
  * Containment: Docker extracts inside a chroot of the destination directory. We get the same effect without one:
  * entry names are cleaned, names climbing out (`../x`) are rejected as a breakout, every parent is resolved with
  * `resolveInRoot(destDir, …)` (so a symlink planted by an earlier entry, even `/` or `../../..`, resolves inside the
- * destination directory), the final component is created by rename and never followed, and hardlink targets are
- * looked up inside the destination directory.
+ * destination directory), the final component is created exclusively or renamed over (placeEntry) and never
+ * followed, and hardlink targets are looked up inside the destination directory.
  */
 import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { link, mkdir, open, symlink } from 'node:fs/promises';

@@ -294,7 +294,7 @@ const undefinedVar = rule('UndefinedVar', 'undefined-var', 'Variables should be 
           // with the base image's environment unknown only a one-edit typo of a defined name is reported
           if (!envKnown && name.length < 4) continue;
           const sug = closest(name, defined, envKnown ? 2 : 1);
-          if (!envKnown && (!sug || name.length < 4)) continue;
+          if (!envKnown && !sug) continue;
           ctx.report(w.range, `Usage of undefined variable '$${name}'${sug ? ` (did you mean $${sug}?)` : ''}`, { instruction: ins });
         }
       }

@@ -7,7 +7,7 @@ import type { RunInstruction } from '../../../grammar/ast.ts';
 import type { LintContext, RunScript } from '../context.ts';
 import type { ShCommand, ShWord } from '../shell/parse.ts';
 import type { Fix, Rule } from '../types.ts';
-import { argsOf, hadolint, hasFlag, mountedAway, nameOf, positionalsAfter, runsByInstruction } from './helpers.ts';
+import { argsOf, hadolint, hasFlag, mountedAway, nameOf, positionalsAfter } from './helpers.ts';
 
 type Each = (ctx: LintContext, cmd: ShCommand, r: RunScript) => void;
 
@@ -100,13 +100,15 @@ const dl3019 = perCommand('DL3019', 'apk-no-cache', 'info', 'Use the --no-cache 
 });
 
 const PIP_VALUED = ['-r', '--requirement', '-c', '--constraint', '-e', '--editable', '-t', '--target', '-i', '--index-url', '--extra-index-url', '-f', '--find-links', '--prefix', '--root', '--platform', '--python-version', '--implementation', '--abi', '--trusted-host', '--src', '--upgrade-strategy', '--progress-bar', '--cache-dir'];
+const PIP = /^pip[0-9.]*$/;
+const PYTHON = /^python[0-9.]*$/;
 /** Names isPip can accept (pip, pip3, python3 -m pip, ...). */
-const mayBePip = (n: string): boolean => /^pip[0-9.]*$/.test(n) || /^python[0-9.]*$/.test(n);
+const mayBePip = (n: string): boolean => PIP.test(n) || PYTHON.test(n);
 const isPip = (c: ShCommand): boolean => {
   const n = nameOf(c);
-  if (/^pip[0-9.]*$/.test(n)) return true;
+  if (PIP.test(n)) return true;
   const a = argsOf(c);
-  return /^python[0-9.]*$/.test(n) && a[0]?.value === '-m' && /^pip[0-9.]*$/.test(a[1]?.value ?? '');
+  return PYTHON.test(n) && a[0]?.value === '-m' && PIP.test(a[1]?.value ?? '');
 };
 const pipInstall = (c: ShCommand): ShWord[] | undefined => (isPip(c) ? positionalsAfter(c, ['install'], PIP_VALUED) : undefined);
 
@@ -173,7 +175,7 @@ function rpmRules(): Rule[] {
   const cleanRule = (code: string, tools: string[], msg: string, cacheDir: string): Rule =>
     hadolint(code, `${tools[0]}-clean`, 'warning', msg, (ctx) => {
       if (!usesAny(ctx, tools)) return;
-      for (const [run, scripts] of runsByInstruction(ctx)) {
+      for (const [run, scripts] of ctx.runsByInstruction()) {
         const cmds = scripts.flatMap((s) => s.script.commands);
         const inst = cmds.find((c) => tools.includes(nameOf(c)) && argsOf(c).some((a) => a.value === 'install' || a.value === 'in'));
         if (!inst) continue;
@@ -224,7 +226,7 @@ const dl3062 = perCommand('DL3062', 'go-install-pin', 'warning', 'Pin versions i
 
 const dl3060 = hadolint('DL3060', 'yarn-cache-clean', 'info', '`yarn cache clean` missing after `yarn install` was run.', (ctx) => {
   if (!usesAny(ctx, ['yarn'])) return;
-  for (const [run, scripts] of runsByInstruction(ctx)) {
+  for (const [run, scripts] of ctx.runsByInstruction()) {
     const cmds = scripts.flatMap((s) => s.script.commands);
     const inst = cmds.some((c) => nameOf(c) === 'yarn' && (argsOf(c).length === 0 || argsOf(c)[0]!.value === 'install' || argsOf(c)[0]!.value === 'add'));
     if (!inst) continue;
@@ -281,7 +283,7 @@ const dl4005 = perCommand('DL4005', 'use-shell', 'warning', 'Use SHELL to change
 });
 
 const dl4006 = hadolint('DL4006', 'pipefail', 'warning', 'Set the SHELL option -o pipefail before RUN with a pipe in it', (ctx) => {
-  for (const [run, scripts] of runsByInstruction(ctx)) {
+  for (const [run, scripts] of ctx.runsByInstruction()) {
     const main = scripts[0]!;
     if (run.command.form === 'exec' && !main) continue;
     const piped = scripts.find((s) => s.script.pipelines.length > 0);

@@ -82,11 +82,6 @@ export function positionalsAfter(c: ShCommand, sub: readonly string[], valued: r
 /** Commands of one RUN (all its scripts). */
 export function runCommands(ctx: LintContext, run: RunInstruction): { cmd: ShCommand; script: RunScript }[] {
   const out: { cmd: ShCommand; script: RunScript }[] = [];
-  for (const r of ctx.runs) if (r.run === run) for (const cmd of r.script.commands) out.push({ cmd, script: r });
+  for (const r of ctx.runsByInstruction().get(run) ?? []) for (const cmd of r.script.commands) out.push({ cmd, script: r });
   return out;
-}
-
-/** The RUN scripts grouped per RUN instruction, in order. */
-export function runsByInstruction(ctx: LintContext): ReadonlyMap<RunInstruction, RunScript[]> {
-  return ctx.runsByInstruction();
 }

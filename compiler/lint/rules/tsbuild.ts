@@ -22,14 +22,13 @@ const unusedStage = tsbuildRule('UnusedStage', 'info', 'A stage that the target 
   }
 });
 
-/** Matches a `$NAME`/`${NAME…}` reference to `name` (compiled once per name and file, not per text). */
-function mentionRe(name: string): RegExp {
-  return new RegExp(`\\$(?:\\{${name}(?:[:}#%/^,@-]|$)|${name}(?![A-Za-z0-9_]))`);
-}
-
-/** Every `$NAME`/`${NAME…}` reference in a text. */
-function mentions(text: string, name: string): boolean {
-  return text.includes('$') && mentionRe(name).test(text);
+/**
+ * A test for `$NAME`/`${NAME…}` references to `name` in a text. The pattern is compiled once per test (per name),
+ * on the first text that has a `$` at all.
+ */
+function mentionsOf(name: string): (text: string) => boolean {
+  let re: RegExp | undefined;
+  return (text) => text.includes('$') && (re ??= new RegExp(`\\$(?:\\{${name}(?:[:}#%/^,@-]|$)|${name}(?![A-Za-z0-9_]))`)).test(text);
 }
 
 function instructionText(ins: Instruction): string {
@@ -42,8 +41,9 @@ const unusedArg = tsbuildRule('UnusedArg', 'info', 'An ARG that no later instruc
     if (g.kind !== 'ARG') continue;
     for (const d of g.declarations) {
       const name = d.name.value;
+      const mentioned = mentionsOf(name);
       const used =
-        ctx.stages.some((s) => mentions(s.from.original, name)) ||
+        ctx.stages.some((s) => mentioned(s.from.original)) ||
         ctx.stages.some((s) => s.instructions.some((i) => i.kind === 'ARG' && i.declarations.some((x) => x.name.value === name)));
       if (!used) ctx.report(d.range, `Global ARG '${name}' is used by no FROM and redeclared in no stage`, { instruction: g });
     }
@@ -54,15 +54,11 @@ const unusedArg = tsbuildRule('UnusedArg', 'info', 'An ARG that no later instruc
       for (const d of ins.declarations) {
         const name = d.name.value;
         // RUN sees ARGs as environment variables: any later instruction's text may use it, also indirectly
-        let re: RegExp | undefined;
+        const mentioned = mentionsOf(name);
         let used = ctx.stages.some((s) => s.parent === st.index);
         for (let j = k + 1; j < st.instructions.length && !used; j++) {
           const i = st.instructions[j]!;
-          if (i.kind === 'RUN') used = true;
-          else {
-            const text = instructionText(i);
-            used = text.includes('$') && (re ??= mentionRe(name)).test(text);
-          }
+          used = i.kind === 'RUN' || mentioned(instructionText(i));
         }
         if (!used) ctx.report(d.range, `ARG '${name}' is not used by any later instruction of its stage`, { instruction: ins });
       }
@@ -110,8 +106,9 @@ const earlyArg = tsbuildRule('EarlyArg', 'info', 'An ARG declared long before it
         // platform ARGs change with the platform, which changes every step anyway
         if (PLATFORM_ARGS.has(name)) continue;
         let steps = 0;
+        const mentioned = mentionsOf(name);
         for (const later of st.instructions.slice(k + 1)) {
-          if (mentions(instructionText(later), name)) break;
+          if (mentioned(instructionText(later))) break;
           if (later.kind === 'RUN') steps++;
         }
         // RUN steps see every ARG in their environment, so a changed value re-runs them even when unused
