@@ -59,7 +59,18 @@ export const Flag = createToken({
 });
 
 /** Everything after the flags up to the end of the logical line (trailing blanks included; the visitor trims). */
-export const Rest = createToken({ name: 'Rest', pattern: /[^\n]+/, line_breaks: false });
+export const Rest = createToken({
+  name: 'Rest',
+  // `[^\n]+` as an indexOf (memchr) instead of a regex walk: the rest of a line is most of a Dockerfile's text
+  pattern: {
+    exec: (text, offset) => {
+      const e = text.indexOf('\n', offset);
+      const end = e < 0 ? text.length : e;
+      return end > offset ? [text.slice(offset, end)] : null;
+    },
+  },
+  line_breaks: false,
+});
 
 export const allTokens = [WS, Eol, EolKeyword, EolFlags, Keyword, DoubleDash, Flag, Rest];
 

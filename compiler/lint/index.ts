@@ -29,6 +29,8 @@ const unusedSuppressionRule = tsbuildRule('UnusedSuppression', 'info', 'A suppre
 
 /** Every rule tsbuild knows, BuildKit's first. */
 export const RULES: readonly Rule[] = [...buildkitRules, ...hadolintRules, ...hadolintShellRules, ...tsbuildRules, unusedSuppressionRule];
+/** The code of every rule (a suppression naming another code is reported as unknown). */
+const KNOWN_CODES: ReadonlySet<string> = new Set(RULES.map((r) => r.code));
 
 const SEVERITY_ORDER: Record<RuleLevel, number> = { error: 0, warning: 1, info: 2, style: 3, ignore: 4 };
 
@@ -162,7 +164,7 @@ export function lint(df: Dockerfile, options: LintOptions = {}): Finding[] {
     if (level !== 'ignore') emit(f, level);
   }
   if (options.reportUnusedSuppressions !== false && !ignored.has('UnusedSuppression')) {
-    const known = new Set(RULES.map((r) => r.code));
+    const known = KNOWN_CODES;
     for (const s of sups) {
       if (s.used) continue;
       // a suppression for a rule that is switched off here may be used elsewhere (another config): only report

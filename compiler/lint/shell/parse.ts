@@ -64,12 +64,17 @@ export interface ShScript {
   readonly pipelines: readonly { readonly start: number; readonly end: number; readonly length: number }[];
 }
 
+/**
+ * A token. Every kind carries the same fields, created in the same order, so that all tokens share one hidden class
+ * and the parser's property reads stay monomorphic (a union of differently shaped objects made them megamorphic).
+ */
 type Tok =
-  | { readonly t: 'word'; readonly w: ShWord; readonly subs: readonly [number, number][] }
-  | { readonly t: 'op'; readonly op: string; readonly start: number; readonly end: number }
-  | { readonly t: 'redir'; readonly op: string; readonly start: number; readonly end: number }
-  | { readonly t: 'nl'; readonly start: number; readonly end: number }
-  | { readonly t: 'eof'; readonly start: number; readonly end: number };
+  | { readonly t: 'word'; readonly op: ''; readonly start: number; readonly end: number; readonly w: ShWord; readonly subs: readonly [number, number][] }
+  | { readonly t: 'op' | 'redir'; readonly op: string; readonly start: number; readonly end: number; readonly w: null; readonly subs: null }
+  | { readonly t: 'nl' | 'eof'; readonly op: ''; readonly start: number; readonly end: number; readonly w: null; readonly subs: null };
+
+const opTok = (t: 'op' | 'redir', op: string, start: number, end: number): Tok => ({ t, op, start, end, w: null, subs: null });
+const wordTok = (w: ShWord, subs: readonly [number, number][]): Tok => ({ t: 'word', op: '', start: w.start, end: w.end, w, subs });
 
 /** Set while tokenizing/parsing when the script looks malformed (unterminated quote, missing `fi`, ...). */
 let suspect = false;
@@ -141,7 +146,7 @@ function tokenize(src: string, base: number): Tok[] {
       continue;
     }
     if (cc === 10) {
-      toks.push({ t: 'nl', start: base + i, end: base + i + 1 });
+      toks.push({ t: 'nl', op: '', start: base + i, end: base + i + 1, w: null, subs: null });
       i++;
       continue;
     }
@@ -156,13 +161,13 @@ function tokenize(src: string, base: number): Tok[] {
       const c2 = src.charCodeAt(i + 1);
       if (cc === 38 && c2 === 62) {
         const three = src.charCodeAt(i + 2) === 62 ? '&>>' : '&>';
-        toks.push({ t: 'redir', op: three, start: base + i, end: base + i + three.length });
+        toks.push(opTok('redir', three, base + i, base + i + three.length));
         i += three.length;
         continue;
       }
       const two = (cc === 38 && c2 === 38) || (cc === 124 && (c2 === 124 || c2 === 38)) || (cc === 59 && c2 === 59);
       const op = two ? src.slice(i, i + 2) : src[i]!;
-      toks.push({ t: 'op', op, start: base + i, end: base + i + op.length });
+      toks.push(opTok('op', op, base + i, base + i + op.length));
       i += op.length;
       continue;
     }
@@ -179,7 +184,7 @@ function tokenize(src: string, base: number): Tok[] {
       // `<(` / `>(` process substitution is a word
       const after = src[i + redir[0].length];
       if (!(redir[1] === '' && (redir[2] === '<' || redir[2] === '>') && after === '(')) {
-        toks.push({ t: 'redir', op: redir[0], start: base + i, end: base + i + redir[0].length });
+        toks.push(opTok('redir', redir[0], base + i, base + i + redir[0].length));
         i += redir[0].length;
         continue;
       }
@@ -189,15 +194,15 @@ function tokenize(src: string, base: number): Tok[] {
     while (j < n && !special(src.charCodeAt(j))) j++;
     if (j > i && (j >= n || endsPlainWord(src, j))) {
       const raw = src.slice(i, j);
-      toks.push({ t: 'word', w: { raw, value: raw, dynamic: false, start: base + i, end: base + j }, subs: NO_SUBS });
+      toks.push(wordTok({ raw, value: raw, dynamic: false, start: base + i, end: base + j }, NO_SUBS));
       i = j;
       continue;
     }
     const w = readWord(src, i, base);
-    toks.push({ t: 'word', w: w.word, subs: w.subs });
+    toks.push(wordTok(w.word, w.subs));
     i = w.next;
   }
-  toks.push({ t: 'eof', start: base + n, end: base + n });
+  toks.push({ t: 'eof', op: '', start: base + n, end: base + n, w: null, subs: null });
   return toks;
 }
 
@@ -425,7 +430,8 @@ class Parser {
         }
         return;
       }
-      if (t.t === 'word' && RESERVED_END.has(t.w.raw)) {
+      // (reserved words are at most 5 characters: skip the set lookup, which hashes the string, for longer words)
+      if (t.t === 'word' && t.w.raw.length <= 5 && RESERVED_END.has(t.w.raw)) {
         if (top) {
           suspect = true;
           this.p++;
@@ -445,8 +451,7 @@ class Parser {
   }
 
   private lastEnd(): number {
-    const t = this.toks[Math.max(0, this.p - 1)]!;
-    return t.t === 'word' ? t.w.end : t.end;
+    return this.toks[Math.max(0, this.p - 1)]!.end;
   }
 
   private parseAndOr(): void {
@@ -622,7 +627,7 @@ class Parser {
     for (;;) {
       const t = this.peek();
       if (t.t === 'word') {
-        if (words.length === 0 && ASSIGN_RE.test(t.w.raw)) assignments.push(t.w);
+        if (words.length === 0 && t.w.raw.includes('=') && ASSIGN_RE.test(t.w.raw)) assignments.push(t.w);
         else words.push(t.w);
         if (t.subs.length > 0) subs.push(...t.subs);
         end = t.w.end;
@@ -681,7 +686,7 @@ class Parser {
 }
 
 function tokStart(t: Tok): number {
-  return t.t === 'word' ? t.w.start : t.start;
+  return t.start;
 }
 
 /** `/usr/bin/apt-get` → `apt-get`. */
@@ -695,7 +700,15 @@ export function parseShell(script: string, base = 0): ShScript {
   suspect = false;
   const parser = new Parser(tokenize(script, base), script, base, false, 0);
   parser.parseList(true);
-  const commands = [...parser.commands].sort((a, b) => a.start - b.start);
+  // Commands come out in source order except those of substitutions and `sh -c` scripts, appended after their
+  // command: sort only when one is out of place.
+  const commands = parser.commands;
+  for (let k = 1; k < commands.length; k++) {
+    if (commands[k]!.start < commands[k - 1]!.start) {
+      commands.sort((a, b) => a.start - b.start);
+      break;
+    }
+  }
   return { commands, statements: parser.statements, pipelines: parser.pipelines, suspect };
 }
 
