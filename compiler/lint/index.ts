@@ -164,14 +164,13 @@ export function lint(df: Dockerfile, options: LintOptions = {}): Finding[] {
     if (level !== 'ignore') emit(f, level);
   }
   if (options.reportUnusedSuppressions !== false && !ignored.has('UnusedSuppression')) {
-    const known = KNOWN_CODES;
     for (const s of sups) {
       if (s.used) continue;
       // a suppression for a rule that is switched off here may be used elsewhere (another config): only report
       // codes that ran
-      const ran = s.codes.filter((c) => known.has(c) && rules.some((r) => r.code === c) && !ignored.has(c));
-      if (ran.length === 0 && s.codes.every((c) => known.has(c))) continue;
-      const unknown = s.codes.filter((c) => !known.has(c));
+      const ran = s.codes.filter((c) => KNOWN_CODES.has(c) && rules.some((r) => r.code === c) && !ignored.has(c));
+      if (ran.length === 0 && s.codes.every((c) => KNOWN_CODES.has(c))) continue;
+      const unknown = s.codes.filter((c) => !KNOWN_CODES.has(c));
       const msg = unknown.length > 0 ? `suppression names unknown rule${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}` : `suppression of ${s.codes.join(', ')} matched no finding`;
       const level = levelOf(unusedSuppressionRule);
       if (level !== 'ignore') emit({ rule: unusedSuppressionRule, range: s.range, message: msg }, level);

@@ -440,7 +440,7 @@ class Parser {
         return;
       }
       const before = this.p;
-      const start = tokStart(t);
+      const start = t.start;
       this.parseAndOr();
       if (top) this.statements.push({ start, end: this.lastEnd() });
       const sep = this.peek();
@@ -467,7 +467,7 @@ class Parser {
     if (this.isWord('!')) this.p++;
     const id = this.pipelineId++;
     const first = this.commands.length;
-    const start = tokStart(this.peek());
+    const start = this.peek().start;
     let length = 1;
     this.parseCommand(id);
     while (this.isOp('|') || this.isOp('|&')) {
@@ -622,7 +622,7 @@ class Parser {
     const words: ShWord[] = [];
     const redirects: ShRedirect[] = [];
     const subs: [number, number][] = [];
-    const start = tokStart(this.peek());
+    const start = this.peek().start;
     let end = start;
     for (;;) {
       const t = this.peek();
@@ -683,10 +683,6 @@ class Parser {
     this.commands.push(...sub.commands);
     this.pipelines.push(...sub.pipelines);
   }
-}
-
-function tokStart(t: Tok): number {
-  return t.start;
 }
 
 /** `/usr/bin/apt-get` → `apt-get`. */
