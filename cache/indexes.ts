@@ -6,7 +6,8 @@
  * - `records/<id>.json`: build records.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, unlink, utimes } from 'node:fs/promises';
+import { readFileSync, utimesSync } from 'node:fs';
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDigest, type Digest } from '../util/digest.ts';
 import { TsbuildError } from '../util/errors.ts';
@@ -95,23 +96,33 @@ export class CacheIndex {
 
   /**
    * The result for `key`, or undefined. An entry whose layer blobs are gone (pruned, lost) counts as a miss.
-   * A hit marks the entry used (its mtime) for LRU pruning. One file read plus one stat per layer.
+   * A hit marks the entry used (its mtime) for LRU pruning. One file read plus one stat per layer not yet in
+   * `present`, the layers earlier lookups of the same build found stored (consecutive steps share most of their
+   * chain: a no-op rebuild of 30 steps made ~500 checks for 31 layers without it); found layers are added to it.
    */
-  async get(key: string): Promise<CacheResult | undefined> {
+  async get(key: string, present?: Set<Digest>): Promise<CacheResult | undefined> {
     const file = this.#file(key);
     let e: StoredCacheEntry;
     try {
-      e = JSON.parse(await readFile(file, 'utf8')) as StoredCacheEntry;
+      // synchronous: a small file on the build's critical path (each step of a cached build reads one)
+      e = JSON.parse(readFileSync(file, 'utf8')) as StoredCacheEntry;
     } catch {
       return undefined;
     }
     if (e.version !== 1 || e.key !== key) return undefined;
-    // Every layer of the chain must still be stored; checked in parallel (a step's chain is all its image's layers).
-    const present = await Promise.all(e.result.layers.map((l) => this.#blobs.has(l.digest)));
-    if (present.includes(false)) return undefined;
+    // Every layer of the chain must still be stored (a step's chain is all its image's layers).
+    for (const l of e.result.layers) {
+      if (present?.has(l.digest)) continue;
+      if (!(await this.#blobs.has(l.digest))) return undefined;
+      present?.add(l.digest);
+    }
     // Last use, for prune's LRU order: best effort, nobody waits for it.
-    const now = new Date();
-    utimes(file, now, now).catch(() => {});
+    try {
+      const now = new Date();
+      utimesSync(file, now, now);
+    } catch {
+      // a read-only store still serves hits
+    }
     return e.result;
   }
 

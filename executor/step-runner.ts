@@ -91,6 +91,8 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
     return context;
   };
   const results = new Map<StepId, FsResult>();
+  /** Layer blobs this build's cache lookups found stored (see CacheIndex.get). */
+  const layersPresent = new Set<Digest>();
   const cacheMountRoot = join(store.root, 'cache-mounts');
 
   const snapshotOf = (layer: LayerRef): Promise<string> => layerSnapshot(store, layer);
@@ -397,7 +399,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
       if (step.kind === 'source') {
         r = await sourceResult(step);
       } else {
-        const hit = await store.cacheIndex.get(key);
+        const hit = await store.cacheIndex.get(key, layersPresent);
         if (hit) r = { kind: 'fs', layers: linkStack(step, hit.layers), produced: hit.meta?.produced === true, createdAt: hit.createdAt };
       }
       if (r) results.set(step.id, r);

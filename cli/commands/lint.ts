@@ -32,21 +32,10 @@ export async function shellSyntaxChecker(): Promise<ShellSyntaxChecker> {
 
 /** Reads YAML config files: `.tsbuild.yaml` (its `lint:` section) and `.hadolint.yaml`, from `dir` and the cwd. */
 async function readConfig(explicit: string | undefined, dirs: readonly string[]): Promise<ReturnType<typeof lintConfigFrom>> {
-  const { parse: parseYaml } = await import('yaml');
-  const sources: { where: string; data: unknown }[] = [];
-  const load = (file: string, section?: string): void => {
-    let data: unknown;
-    try {
-      data = parseYaml(readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw new TsbuildError('lint/bad-config', `cannot read ${file}: ${(e as Error).message}`, { exitCode: 2 });
-    }
-    if (section !== undefined) data = data && typeof data === 'object' ? (data as Record<string, unknown>)[section] : undefined;
-    sources.push({ where: file, data });
-  };
+  const files: { file: string; section: string | undefined }[] = [];
   if (explicit !== undefined) {
     if (!existsSync(explicit)) throw new TsbuildError('lint/bad-config', `config file ${explicit} does not exist`, { exitCode: 2 });
-    load(explicit, path.basename(explicit).startsWith('.tsbuild') ? 'lint' : undefined);
+    files.push({ file: explicit, section: path.basename(explicit).startsWith('.tsbuild') ? 'lint' : undefined });
   } else {
     const seen = new Set<string>();
     for (const d of dirs) {
@@ -54,9 +43,22 @@ async function readConfig(explicit: string | undefined, dirs: readonly string[])
         const f = path.resolve(d, name);
         if (seen.has(f) || !existsSync(f)) continue;
         seen.add(f);
-        load(f, section);
+        files.push({ file: f, section });
       }
     }
+  }
+  // the YAML parser (70 modules) is loaded only when there is a config file to read
+  const parseYaml = files.length > 0 ? (await import('yaml')).parse : undefined;
+  const sources: { where: string; data: unknown }[] = [];
+  for (const { file, section } of files) {
+    let data: unknown;
+    try {
+      data = parseYaml!(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new TsbuildError('lint/bad-config', `cannot read ${file}: ${(e as Error).message}`, { exitCode: 2 });
+    }
+    if (section !== undefined) data = data && typeof data === 'object' ? (data as Record<string, unknown>)[section] : undefined;
+    sources.push({ where: file, data });
   }
   const cfg = lintConfigFrom(sources);
   if (cfg.problems.length > 0) throw new TsbuildError('lint/bad-config', cfg.problems.join('\n'), { exitCode: 2 });

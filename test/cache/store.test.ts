@@ -151,6 +151,20 @@ describe('cache index and records', () => {
     expect(await codeOf(store.cacheIndex.put('key2', result))).toBe('store/blob-not-found');
   });
 
+  it('records the layers a build found stored and does not check them again within that build', async () => {
+    const layer = await store.blobs.putBytes('diff-present');
+    const result = { layers: [{ digest: layer, diffId: layer, size: 12, mediaType: MediaType.layer }], snapshotId: 'snap', createdAt: new Date().toISOString() };
+    await store.cacheIndex.put('key-present', result);
+    const present = new Set<Digest>();
+    expect(await store.cacheIndex.get('key-present', present)).toEqual(result);
+    expect([...present]).toEqual([layer]);
+    await store.blobs.remove(layer);
+    // the same build trusts what it saw; a new lookup (another build) checks the store again
+    expect(await store.cacheIndex.get('key-present', present)).toEqual(result);
+    expect(await store.cacheIndex.get('key-present', new Set())).toBeUndefined();
+    expect(await store.cacheIndex.get('key-present')).toBeUndefined();
+  });
+
   it('writes versioned build records, listed in time order and found by prefix', async () => {
     const id1 = await store.records.write({ startedAt: '2024-01-01T00:00:00.000Z', status: 'success', steps: [{ id: 's1', description: 'RUN x', cached: false, durationMs: 5 }] });
     const id2 = await store.records.write({ startedAt: '2024-01-02T00:00:00.000Z', status: 'failed', steps: [] });

@@ -4,7 +4,7 @@
  * tracing every module the real CLI process resolves.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeBinary, repoRoot, tempDir } from '../helpers/env.ts';
@@ -33,6 +33,19 @@ describe('lean start-up', () => {
       expect(modules.filter((m) => HEAVY.test(m))).toEqual([]);
     });
   }
+
+  it('runs the bundled CLI: a lint loads a handful of tsbuild modules (chunks), not one per source file, and no YAML parser without a config file', async () => {
+    const dir = await tempDir();
+    const df = path.join(dir, 'Dockerfile');
+    writeFileSync(df, 'FROM busybox:1.36\nRUN echo hi\n');
+    const { modules } = await loaded(['lint', df]);
+    const ours = modules.filter((m) => m.includes('/dist/'));
+    expect(ours.some((m) => m.includes('/dist/cli/chunks/')), 'code-split chunks from scripts/bundle.mjs').toBe(true);
+    // tsc's per-module output loads 35 modules for this; the bundle 10
+    expect(ours.length).toBeLessThanOrEqual(15);
+    expect(modules.filter((m) => m.includes('/node_modules/yaml/'))).toEqual([]);
+    expect(modules.some((m) => m.includes('/node_modules/sh-syntax/') || m.includes('/node_modules/chevrotain/')), 'the trace sees dependencies').toBe(true);
+  });
 
   it('the tracer does see the heavy modules when a command needs them (the check can fail)', async () => {
     const { modules } = await loaded(['parse', '-f', path.join(repoRoot, 'examples/busybox/Dockerfile')]);
