@@ -631,7 +631,8 @@ const RECORD_FILES_LIMIT = 10_000;
  * can name the files (and the attribute: mode, owner, size, content) that changed a COPY's key.
  */
 async function recordFiles(ctx: ContextSnapshot, sel: { readonly include: readonly string[]; readonly exclude: readonly string[] }): Promise<readonly BuildRecordContextFile[] | undefined> {
-  const matches = await ctx.files(sel);
+  // a context too large to record is not listed in full (a no-op build over 20,000 files spent 31 ms on it)
+  const matches = await ctx.files(sel, RECORD_FILES_LIMIT);
   const seen = new Map<string, BuildRecordContextFile>();
   let count = 0;
   for (const m of matches) count += m.entries.length;

@@ -98,8 +98,8 @@ export interface ContextSnapshot {
   readonly stats: ContextStats;
   /** A stable digest of what the selector selects: names, metadata and content. `xxh64:<hex>`. */
   digestFor(selector: ContextSelectorLike): Promise<string>;
-  /** The entries a COPY with this selector copies. */
-  files(selector: ContextSelectorLike): Promise<ContextMatch[]>;
+  /** The entries a COPY with this selector copies; with `maxEntries`, at most that many in all (the walk stops there). */
+  files(selector: ContextSelectorLike, maxEntries?: number): Promise<ContextMatch[]>;
   /** True if the path (relative, clean) is excluded by the ignore file. */
   isIgnored(path: string): boolean;
   /** Persists the stat cache (if it changed). Call once the build no longer needs the context. */
@@ -113,9 +113,12 @@ interface Node {
   readonly abs: string;
   readonly type: ContextEntryType;
   readonly st: Stats;
-  readonly linkTarget?: string;
-  children?: string[];
-  digest?: string;
+  readonly linkTarget: string | undefined;
+  /** Kept children names, sorted (after .dockerignore), once listed. */
+  children: string[] | undefined;
+  /** Their nodes, in the same order. */
+  kids: Node[] | undefined;
+  digest: string | undefined;
 }
 
 /** Opens a build context; reads the ignore file now, everything else on demand. */
@@ -212,7 +215,8 @@ class Context implements ContextSnapshot {
       return null;
     }
     const type: ContextEntryType = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-    const node: Node = { rel, abs, type, st, ...(type === 'symlink' ? { linkTarget: readlinkSync(abs) } : {}) };
+    // every field set up front: one object shape for all nodes
+    const node: Node = { rel, abs, type, st, linkTarget: type === 'symlink' ? readlinkSync(abs) : undefined, children: undefined, kids: undefined, digest: undefined };
     this.#nodes.set(rel, node);
     return node;
   }
@@ -228,11 +232,22 @@ class Context implements ContextSnapshot {
     }
     names.sort();
     const kept: string[] = [];
+    const kids: Node[] = [];
     for (const name of names) {
       const rel = n.rel === '' ? name : `${n.rel}/${name}`;
-      if (this.#kept(rel)) kept.push(name);
+      // what #kept decides, keeping the child's node
+      let child: Node | null = null;
+      if (!this.#matcher.matches(rel)) child = this.#node(rel);
+      else if (this.#matcher.hasExclusions) {
+        const c = this.#node(rel);
+        if (c !== null && c.type === 'dir' && this.#children(c).length > 0) child = c;
+      }
+      if (child === null) continue;
+      kept.push(name);
+      kids.push(child);
     }
     n.children = kept;
+    n.kids = kids;
     return kept;
   }
 
@@ -358,14 +373,17 @@ class Context implements ContextSnapshot {
     return `xxh64:${hex(this.#xx.h64(parts.join('\n')))}`;
   }
 
-  async files(selector: ContextSelectorLike): Promise<ContextMatch[]> {
+  async files(selector: ContextSelectorLike, maxEntries = Infinity): Promise<ContextMatch[]> {
     const excl = selector.exclude.length > 0 ? new PatternMatcher(selector.exclude) : undefined;
     const out: ContextMatch[] = [];
+    let total = 0;
     for (const pattern of selector.include) {
       for (const m of this.#expand(pattern)) {
         if (excl && m.name !== '' && excl.matches(m.name)) continue;
         const entries: ContextFile[] = [];
         const visit = (n: Node, relPath: string): void => {
+          if (total >= maxEntries) return;
+          total++;
           entries.push(toFile(n, relPath));
           if (n.type !== 'dir') return;
           for (const name of this.#keptChildren(n, excl, m.rel)) {
@@ -396,39 +414,44 @@ class Context implements ContextSnapshot {
 
   // ---- hashing ----
 
+  /** Digest of a node: a directory's is the Merkle digest of its kept children (recursing asynchronously). */
   async #digest(n: Node, excl: PatternMatcher | undefined, base: string): Promise<string> {
+    if (n.type !== 'dir') return this.#leafDigest(n);
     if (!excl && n.digest !== undefined) return n.digest;
+    const st = n.st;
+    const parts = [`d ${(st.mode & 0o7777).toString(8)} ${st.uid} ${st.gid}`];
+    const names = this.#keptChildren(n, excl, base);
+    const all = names === n.children;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const child = all ? n.kids![i]! : this.#node(n.rel === '' ? name : `${n.rel}/${name}`)!;
+      // Only directories recurse asynchronously (they may yield); a file's digest is computed in place.
+      const cd = child.type === 'dir' ? await this.#digest(child, excl, base) : this.#leafDigest(child);
+      // Length-prefixed: a name containing a newline cannot imitate another entry.
+      parts.push(`${name.length}:${name}\0${cd}`);
+    }
+    const d = hex(this.#xx.h64(parts.join('\n')));
+    if (performance.now() - this.#lastYield > 20) {
+      // Hashing is synchronous per file; let progress output and timers run between directories.
+      await yieldNow();
+      this.#lastYield = performance.now();
+    }
+    if (!excl) n.digest = d;
+    return d;
+  }
+
+  /** Digest of a file, symlink or special file (excludes do not change it; cached on the node). */
+  #leafDigest(n: Node): string {
+    if (n.digest !== undefined) return n.digest;
     const st = n.st;
     const meta = `${(st.mode & 0o7777).toString(8)} ${st.uid} ${st.gid}`;
     let d: string;
-    switch (n.type) {
-      case 'file':
-        // Not hashed again: the metadata plus the content hash is already a fixed-size, unambiguous identity.
-        d = `f${meta} ${st.size} ${this.#contentHash(n)}`;
-        break;
-      case 'symlink':
-        d = hex(this.#xx.h64(`l ${meta} ${n.linkTarget}`));
-        break;
-      case 'other':
-        d = hex(this.#xx.h64(`o ${st.mode.toString(8)} ${st.uid} ${st.gid} ${st.rdev}`));
-        break;
-      case 'dir': {
-        const parts = [`d ${meta}`];
-        for (const name of this.#keptChildren(n, excl, base)) {
-          const child = this.#node(n.rel === '' ? name : `${n.rel}/${name}`)!;
-          // Length-prefixed: a name containing a newline cannot imitate another entry.
-          parts.push(`${name.length}:${name}\0${await this.#digest(child, excl, base)}`);
-        }
-        d = hex(this.#xx.h64(parts.join('\n')));
-        if (performance.now() - this.#lastYield > 20) {
-          // Hashing is synchronous per file; let progress output and timers run between directories.
-          await yieldNow();
-          this.#lastYield = performance.now();
-        }
-        break;
-      }
-    }
-    if (!excl) n.digest = d;
+    if (n.type === 'file') {
+      // Not hashed again: the metadata plus the content hash is already a fixed-size, unambiguous identity.
+      d = `f${meta} ${st.size} ${this.#contentHash(n)}`;
+    } else if (n.type === 'symlink') d = hex(this.#xx.h64(`l ${meta} ${n.linkTarget}`));
+    else d = hex(this.#xx.h64(`o ${st.mode.toString(8)} ${st.uid} ${st.gid} ${st.rdev}`));
+    n.digest = d;
     return d;
   }
 

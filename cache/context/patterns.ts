@@ -121,6 +121,7 @@ export class PatternMatcher {
 
   /** MatchesOrParentMatches: true if `path` (clean, relative) is excluded. */
   matches(path: string): boolean {
+    if (this.#patterns.length === 0) return false;
     let matched = false;
     const slash = path.lastIndexOf('/');
     const parents = slash < 0 ? [] : path.slice(0, slash).split('/');

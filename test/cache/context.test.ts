@@ -123,6 +123,17 @@ describe('context digests', () => {
     expect(await codeOf(ctx.digestFor({ include: ['nope.txt'], exclude: [] }))).toBe('context/not-found');
   });
 
+  it('stop listing at maxEntries in all, across sources', async () => {
+    const ctx = await openContext(dir);
+    const sel = { include: ['src', 'src/a.ts'], exclude: [] };
+    const full = await ctx.files(sel);
+    const total = full.reduce((n, m) => n + m.entries.length, 0);
+    expect(total).toBeGreaterThan(3);
+    const cut = await ctx.files(sel, 3);
+    expect(cut.flatMap((m) => m.entries.map((e) => e.path))).toEqual(full.flatMap((m) => m.entries.map((e) => e.path)).slice(0, 3));
+    expect((await ctx.files(sel, total)).reduce((n, m) => n + m.entries.length, 0)).toBe(total);
+  });
+
   it('apply COPY --exclude relative to each source', async () => {
     const ctx = await openContext(dir);
     const entries = (await ctx.files({ include: ['src'], exclude: ['**/b.ts'] }))[0]!.entries.map((e) => e.relPath);
