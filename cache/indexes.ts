@@ -116,7 +116,7 @@ export class CacheIndex {
       if (!(await this.#blobs.has(l.digest))) return undefined;
       present?.add(l.digest);
     }
-    // Last use, for prune's LRU order: best effort, nobody waits for it.
+    // Last use, for prune's LRU order: best effort.
     try {
       const now = new Date();
       utimesSync(file, now, now);

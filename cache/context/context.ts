@@ -235,13 +235,7 @@ class Context implements ContextSnapshot {
     const kids: Node[] = [];
     for (const name of names) {
       const rel = n.rel === '' ? name : `${n.rel}/${name}`;
-      // what #kept decides, keeping the child's node
-      let child: Node | null = null;
-      if (!this.#matcher.matches(rel)) child = this.#node(rel);
-      else if (this.#matcher.hasExclusions) {
-        const c = this.#node(rel);
-        if (c !== null && c.type === 'dir' && this.#children(c).length > 0) child = c;
-      }
+      const child = this.#keptNode(rel);
       if (child === null) continue;
       kept.push(name);
       kids.push(child);
@@ -253,10 +247,15 @@ class Context implements ContextSnapshot {
 
   /** Whether `rel` is part of the context after .dockerignore (an excluded dir stays if an exception keeps a descendant). */
   #kept(rel: string): boolean {
-    if (!this.#matcher.matches(rel)) return this.#node(rel) !== null;
-    if (!this.#matcher.hasExclusions) return false;
+    return this.#keptNode(rel) !== null;
+  }
+
+  /** The node at `rel` if it is part of the context after .dockerignore, else null. */
+  #keptNode(rel: string): Node | null {
+    if (!this.#matcher.matches(rel)) return this.#node(rel);
+    if (!this.#matcher.hasExclusions) return null;
     const n = this.#node(rel);
-    return n !== null && n.type === 'dir' && this.#children(n).length > 0;
+    return n !== null && n.type === 'dir' && this.#children(n).length > 0 ? n : null;
   }
 
   /**
