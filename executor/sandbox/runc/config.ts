@@ -2,9 +2,10 @@
  * OCI runtime config (config.json) for one sandboxed run: a pure function of the RunSpec plus a few host facts.
  * Follows Docker/BuildKit defaults (reference §4): Docker's 14 capabilities in bounding/effective/permitted with
  * inheritable and ambient empty (CVE-2022-24769), masked and read-only /proc paths, a fresh /dev tmpfs every run,
- * /sys read-only, generated resolv.conf/hosts bind-mounted read-only, and no seccomp profile (see README).
+ * /sys read-only, generated resolv.conf/hosts bind-mounted read-only, and Docker's default seccomp profile (seccomp.ts).
  */
 import { DEFAULT_HOSTNAME, DEFAULT_PATH, type OciMount, type RunSpec } from '../sandbox.ts';
+import type { OciSeccomp } from './seccomp.ts';
 
 /** Docker's default capability set, in the kernel's names. */
 export const DOCKER_CAPABILITIES: readonly string[] = [
@@ -61,6 +62,8 @@ export interface HostFacts {
   readonly rlimits: readonly Rlimit[];
   /** cgroup path for the container (`/tsbuild/<id>`), so leftovers are recognisable. */
   readonly cgroupsPath: string;
+  /** The seccomp filter: Docker's default profile for DOCKER_CAPABILITIES on this host (`dockerSeccomp`). */
+  readonly seccomp: OciSeccomp;
 }
 
 /** Standard mounts every sandbox gets, before the spec's own. */
@@ -126,6 +129,7 @@ export function buildRuncConfig(spec: RunSpec, facts: HostFacts): Record<string,
       namespaces,
       maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],
+      seccomp: facts.seccomp,
     },
   };
 }

@@ -12,13 +12,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, rm, rmdir, unlink, utimes, writeFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { TsbuildError } from '../../../util/errors.ts';
 import { onExit } from '../../snapshot/on-exit.ts';
 import { span } from '../../trace.ts';
 import { missingPaths } from '../in-root.ts';
 import { DEFAULT_HOSTNAME, type RunIo, type RunResult, type RunSpec, type Sandbox } from '../sandbox.ts';
-import { buildRuncConfig, hostsFile, resolvConfFor, rlimitsFromProc, standardMounts, type Rlimit } from './config.ts';
+import { buildRuncConfig, DOCKER_CAPABILITIES, hostsFile, resolvConfFor, rlimitsFromProc, standardMounts, type Rlimit } from './config.ts';
+import { dockerSeccomp, type OciSeccomp } from './seccomp.ts';
 
 /** Options for `createRuncSandbox`. */
 export interface RuncSandboxOptions {
@@ -34,6 +36,13 @@ let hostLimits: Promise<Rlimit[]> | undefined;
 function readHostRlimits(): Promise<Rlimit[]> {
   hostLimits ??= readFile('/proc/self/limits', 'utf8').then(rlimitsFromProc, () => []);
   return hostLimits;
+}
+
+let seccompProfile: OciSeccomp | undefined;
+/** Docker's default seccomp profile for this host's architecture and kernel (built once per process). */
+function hostSeccomp(): OciSeccomp {
+  seccompProfile ??= dockerSeccomp({ caps: DOCKER_CAPABILITIES, arch: process.arch, kernel: os.release() });
+  return seccompProfile;
 }
 
 async function readHostResolvConf(): Promise<string | undefined> {
@@ -246,7 +255,7 @@ export function createRuncSandbox(opts: RuncSandboxOptions = {}): Sandbox {
         const logPath = path.join(bundle, 'runtime.log');
         await writeFile(resolvPath, resolvConfFor(await readHostResolvConf(), spec.network), { mode: 0o644 });
         await writeFile(hostsPath, hostsFile(hostname, spec.extraHosts ?? []), { mode: 0o644 });
-        const facts = { resolvConf: resolvPath, hosts: hostsPath, rlimits: await readHostRlimits(), cgroupsPath: `/tsbuild/${id}` };
+        const facts = { resolvConf: resolvPath, hosts: hostsPath, rlimits: await readHostRlimits(), cgroupsPath: `/tsbuild/${id}`, seccomp: hostSeccomp() };
         const config = buildRuncConfig(spec, facts);
         await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config));
         const destinations = [...standardMounts(facts), ...spec.mounts].map((m) => m.destination);

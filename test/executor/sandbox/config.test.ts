@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildRuncConfig, DOCKER_CAPABILITIES, DOCKER_CAPABILITY_MASK, hostsFile, resolvConfFor, rlimitsFromProc } from '../../../executor/sandbox/runc/config.ts';
+import { dockerSeccomp } from '../../../executor/sandbox/runc/seccomp.ts';
 import type { RunSpec } from '../../../executor/sandbox/sandbox.ts';
 
 const CAP_BITS: Record<string, number> = {
@@ -8,7 +9,7 @@ const CAP_BITS: Record<string, number> = {
 };
 
 const spec: RunSpec = { rootfs: '/r', argv: ['sh'], env: ['A=1'], cwd: '/w', user: { uid: 1, gid: 2, additionalGids: [3] }, mounts: [], network: 'none' };
-const facts = { resolvConf: '/b/resolv.conf', hosts: '/b/hosts', rlimits: [{ type: 'RLIMIT_NOFILE', soft: 20000, hard: 20000 }], cgroupsPath: '/tsbuild/x' };
+const facts = { resolvConf: '/b/resolv.conf', hosts: '/b/hosts', rlimits: [{ type: 'RLIMIT_NOFILE', soft: 20000, hard: 20000 }], cgroupsPath: '/tsbuild/x', seccomp: dockerSeccomp({ caps: DOCKER_CAPABILITIES, arch: 'x64', kernel: '6.1.0' }) };
 
 describe('runc config.json', () => {
   it("has Docker's 14 capabilities, empty inheritable/ambient, and noNewPrivileges=false", () => {
@@ -32,6 +33,12 @@ describe('runc config.json', () => {
     const host = buildRuncConfig({ ...spec, network: 'host', hostname: 'h' }, facts) as C;
     expect(host.linux.namespaces.map((n) => n.type)).not.toContain('network');
     expect(host.hostname).toBe('h');
+  });
+
+  it('carries the seccomp filter it is given', () => {
+    const c = buildRuncConfig(spec, facts) as { linux: { seccomp: unknown } };
+    expect(c.linux.seccomp).toEqual(facts.seccomp);
+    expect(JSON.parse(JSON.stringify(c)).linux.seccomp.defaultAction).toBe('SCMP_ACT_ERRNO');
   });
 
   it('rlimits never exceed the host hard limit', () => {

@@ -113,6 +113,14 @@ describe('runc sandbox', () => {
     expect(BigInt(`0x${caps['CapAmb']}`)).toBe(0n);
   });
 
+  it("applies Docker's seccomp profile: no new namespaces (unshare fails with EPERM), while fork and chroot work", async () => {
+    const r = await sh('grep ^Seccomp: /proc/self/status; unshare -U true; echo "unshare=$?"; (true &); wait; chroot / true; echo "chroot=$?"');
+    expect(r.out).toContain('Seccomp:\t2');
+    expect(r.out).toContain('unshare=1');
+    expect(r.err).toContain('Operation not permitted');
+    expect(r.out).toContain('chroot=0');
+  });
+
   it('masks /proc/keys & co (files read empty, dirs list empty) and makes /proc/sys read-only', async () => {
     // /proc/kcore is not built into every kernel: check the masked paths this host actually has.
     const files = MASKED_PATHS.filter((p) => existsSync(p) && statSync(p).isFile());
