@@ -35,7 +35,8 @@ export function createPlainPrinter(write: (s: string) => void): (e: ProgressEven
   const numbers = new Map<string, number>();
   const infos = new Map<string, StepInfo>();
   const started = new Map<string, number>();
-  const partial = new Map<string, string>();
+  /** A step's unfinished last output line, with the time (seconds into the step) of the output it came in. */
+  const partial = new Map<string, { text: string; t: string }>();
   let next = 1;
   const num = (id: string): number => {
     let n = numbers.get(id);
@@ -52,10 +53,8 @@ export function createPlainPrinter(write: (s: string) => void): (e: ProgressEven
   };
   const flushPartial = (id: string): void => {
     const rest = partial.get(id);
-    if (rest) {
-      write(`#${num(id)} ${rest}\n`);
-      partial.delete(id);
-    }
+    if (rest && rest.text !== '') write(`#${num(id)} ${rest.t} ${rest.text}\n`);
+    partial.delete(id);
   };
   return (e) => {
     switch (e.type) {
@@ -79,8 +78,8 @@ export function createPlainPrinter(write: (s: string) => void): (e: ProgressEven
       case 'step-log': {
         header(e.id);
         const t = ((e.time - (started.get(e.id) ?? e.time)) / 1000).toFixed(3);
-        const lines = ((partial.get(e.id) ?? '') + e.data).split('\n');
-        partial.set(e.id, lines.pop() ?? '');
+        const lines = ((partial.get(e.id)?.text ?? '') + e.data).split('\n');
+        partial.set(e.id, { text: lines.pop() ?? '', t });
         for (const l of lines) write(`#${num(e.id)} ${t} ${l}\n`);
         break;
       }

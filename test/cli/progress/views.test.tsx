@@ -66,6 +66,7 @@ describe('plain and rawjson printers', () => {
     let out = '';
     const p = createPlainPrinter((s) => (out += s));
     for (const e of events) p(e);
+    p({ type: 'step-log', time: 1600, id: 's1', stream: 'stdout', data: 'partial' });
     p({ type: 'step-done', time: 3002, id: 's1', durationMs: 2000 });
     expect(out.split('\n')).toEqual([
       '#1 [build 1/3] FROM busybox',
@@ -74,6 +75,8 @@ describe('plain and rawjson printers', () => {
       '#3 [build 3/3] RUN test',
       '#2 0.498 compiling a',
       '#2 0.498 compiling b',
+      // a last line without a newline is printed when the step ends, stamped with the time its output came in
+      '#2 0.598 partial',
       '#2 DONE 2.0s',
       '',
     ]);
