@@ -14,6 +14,7 @@ import { schedule } from './scheduler.ts';
 import { createStepRunner, type FsResult } from './step-runner.ts';
 import { assembleImage } from './assemble.ts';
 import { span } from './trace.ts';
+import { checkEntitlements, type Entitlement } from './entitlements.ts';
 
 export interface OutputSpec {
   readonly type: 'oci' | 'docker' | 'local' | 'tar' | 'image';
@@ -37,6 +38,8 @@ export interface BuildRequest {
   readonly compression: 'gzip' | 'zstd' | 'none';
   readonly sourceDateEpoch?: number;
   readonly network: 'default' | 'none' | 'host';
+  /** Entitlements granted with `--allow` (BuildKit's names): `security.insecure` lets `RUN --security=insecure` run privileged. */
+  readonly entitlements?: readonly Entitlement[];
   readonly secrets: ReadonlyMap<string, { readonly src?: string; readonly env?: string }>;
   /** ssh id → agent socket path. */
   readonly ssh: ReadonlyMap<string, string>;
@@ -94,6 +97,7 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
     return img ? { ref, digest: img.manifestDigest, config: img.config } : undefined;
   });
   for (const w of graph.warnings) emit({ type: 'warning', time: Date.now(), diagnostic: w });
+  checkEntitlements(graph, req.entitlements ?? [], req.dockerfile.displayName);
   emit({ type: 'build-start', time: Date.now(), steps: stepInfos(graph) });
 
   // A lease keeps a concurrent `tsbuild prune` away from what this build is making.

@@ -231,6 +231,8 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
             user,
             mounts,
             network,
+            // checkEntitlements refused the build unless security.insecure was granted
+            ...(step.security === 'insecure' ? { privileged: true } : {}),
             ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
           },
           {

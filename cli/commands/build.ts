@@ -13,6 +13,7 @@ import { formatStepFailure } from '../progress/failure.ts';
 import { renderError } from '../render-error.ts';
 import { defaultStoreRoot } from '../store-root.ts';
 import type { BuildRequest, OutputSpec } from '../../executor/build.ts';
+import { ENTITLEMENTS, type Entitlement } from '../../executor/entitlements.ts';
 
 const specs: OptionSpec[] = [
   { name: 'tag', short: 't', type: 'string', multiple: true },
@@ -32,6 +33,7 @@ const specs: OptionSpec[] = [
   { name: 'secret', type: 'string', multiple: true },
   { name: 'ssh', type: 'string', multiple: true },
   { name: 'network', type: 'string' },
+  { name: 'allow', type: 'string', multiple: true },
   { name: 'iidfile', type: 'string' },
   { name: 'metadata-file', type: 'string' },
   { name: 'cache-from', type: 'string', multiple: true },
@@ -69,6 +71,8 @@ Options:
       --secret id=ID[,src=FILE|env=VAR]   Expose a secret to RUN --mount=type=secret
       --ssh default[=SOCKET]  Forward an SSH agent socket to RUN --mount=type=ssh
       --network MODE          Default network for RUN: default|host|none
+      --allow ENTITLEMENT     Grant security.insecure (RUN --security=insecure runs privileged) or
+                              network.host (repeatable)
       --iidfile FILE          Write the image ID to FILE
       --metadata-file FILE    Write build metadata (JSON) to FILE
       --compression ALGO      Layer compression: gzip (default), zstd, none
@@ -216,6 +220,11 @@ export function parseBuildArgs(args: readonly string[], io: Io): ParsedBuild {
   const network = str(v.network) ?? 'default';
   if (!['default', 'host', 'none'].includes(network))
     throw new TsbuildError('usage/network', `invalid --network "${network}"`, { exitCode: 2, suggestion: 'use default, host or none' });
+  const entitlements = list(v.allow).flatMap((s) => s.split(',')).filter(Boolean);
+  for (const e of entitlements) {
+    if (!(ENTITLEMENTS as readonly string[]).includes(e))
+      throw new TsbuildError('usage/allow', `invalid --allow "${e}"`, { exitCode: 2, suggestion: `use ${ENTITLEMENTS.join(' or ')}` });
+  }
   const sdeArg = str(v['source-date-epoch']) ?? io.env.SOURCE_DATE_EPOCH;
   let sourceDateEpoch: number | undefined;
   if (sdeArg !== undefined && sdeArg !== '') {
@@ -276,6 +285,7 @@ export function parseBuildArgs(args: readonly string[], io: Io): ParsedBuild {
     compression: compression as BuildRequest['compression'],
     sourceDateEpoch,
     network: network as BuildRequest['network'],
+    ...(entitlements.length > 0 ? { entitlements: entitlements as Entitlement[] } : {}),
     secrets,
     ssh,
     parallelism,

@@ -43,6 +43,12 @@ export interface RunSpec {
   /** Allocate a terminal for the process (`tsbuild run -it`); use with `RunIo.inheritStdio`. */
   readonly tty?: boolean;
   readonly extraHosts?: readonly ExtraHost[];
+  /**
+   * A privileged container (`RUN --security=insecure` with the security.insecure entitlement, like BuildKit's): every
+   * capability tsbuild itself holds, no seccomp filter, no masked or read-only /proc paths, /sys writable, every
+   * device allowed by the devices cgroup.
+   */
+  readonly privileged?: boolean;
   /** Always false: setuid binaries (sudo, su, ping) must work as in Docker. */
   readonly noNewPrivileges?: false;
 }

@@ -44,6 +44,38 @@ describe('RUN sandbox security', () => {
     expect(rm.stderr).not.toMatch(/#\d+ [\d.]+ mounted$/m);
   });
 
+  it("a RUN runs under Docker's seccomp profile: no user namespace even though unprivileged ones are allowed here", async () => {
+    const run = 'RUN grep ^Seccomp: /proc/self/status; unshare -U true 2>&1; echo "unshare=$?"';
+    const ctx = await rig.context({ Dockerfile: `FROM busybox\n${run}\n` });
+    const logs = step((await rig.ok(['build', '--progress', 'plain', ctx])).stderr, run).logs;
+    expect(logs).toContain('Seccomp:\t2');
+    expect(logs).toContain('unshare=1');
+    expect(logs.join('\n')).toContain('Operation not permitted');
+  });
+
+  it('RUN --security=insecure is refused at its line without --allow security.insecure, and runs privileged with it', async () => {
+    const run = 'RUN --security=insecure grep -E "^(CapEff|Seccomp):" /proc/self/status && unshare -U true && mkdir -p /m && mount -t tmpfs none /m && echo mounted';
+    const ctx = await rig.context({ Dockerfile: `FROM busybox\nRUN echo before\n${run}\n` });
+    const refused = await rig.cli(['build', '--progress', 'plain', ctx]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Dockerfile:3:1: error: RUN --security=insecure needs the security.insecure entitlement');
+    expect(refused.stderr).toContain('--allow security.insecure');
+    // refused before anything ran
+    expect(refused.stderr).not.toMatch(/#\d+ [\d.]+ before$/m);
+    const r = await rig.ok(['build', '--progress', 'plain', '--allow', 'security.insecure', ctx]);
+    const logs = step(r.stderr, run).logs;
+    const capEff = BigInt(`0x${logs.find((l) => l.startsWith('CapEff:'))!.split(':')[1]!.trim()}`);
+    expect(capEff & (1n << 21n), 'CAP_SYS_ADMIN').toBe(1n << 21n);
+    expect(capEff & DOCKER_CAPS).toBe(DOCKER_CAPS);
+    expect(logs).toContain('Seccomp:\t0');
+    expect(logs).toContain('mounted');
+    // the same Dockerfile without the flag stays confined: the entitlement only affects steps that ask for it
+    const plain = await rig.context({ Dockerfile: 'FROM busybox\nRUN grep ^CapEff: /proc/self/status\n' });
+    const pr = await rig.ok(['build', '--progress', 'plain', '--allow', 'security.insecure', plain]);
+    expect(BigInt(`0x${step(pr.stderr, 'RUN grep ^CapEff: /proc/self/status').logs[0]!.split(':')[1]!.trim()}`)).toBe(DOCKER_CAPS);
+    expect((await rig.cli(['build', '--allow', 'root', plain])).code).toBe(2);
+  });
+
   it('a RUN cannot write to host paths: absolute paths land in the container, the host is untouched', async () => {
     const marker = `tsbuild-escape-${randomBytes(6).toString('hex')}`;
     const hostTargets = [path.join('/tmp', marker), path.join(rig.dir, marker), path.join(rig.store, marker)];

@@ -25,6 +25,21 @@ export const DOCKER_CAPABILITIES: readonly string[] = [
   'CAP_AUDIT_WRITE',
 ];
 
+/** Every capability by bit number (capability(7)), for privileged containers and /proc/<pid>/status masks. */
+export const ALL_CAPABILITIES: readonly string[] = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
+  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD',
+  'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
+  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+
+/** The capability names of a bit mask (`CapBnd` of /proc/self/status); bits past the known names are left out. */
+export function capabilitiesOf(mask: bigint): string[] {
+  return ALL_CAPABILITIES.filter((_, bit) => ((mask >> BigInt(bit)) & 1n) === 1n);
+}
+
 /** The same set as a /proc/<pid>/status CapEff bit mask (`00000000a80425fb`). */
 export const DOCKER_CAPABILITY_MASK = 0xa80425fbn;
 
@@ -64,10 +79,12 @@ export interface HostFacts {
   readonly cgroupsPath: string;
   /** The seccomp filter: Docker's default profile for DOCKER_CAPABILITIES on this host (`dockerSeccomp`). */
   readonly seccomp: OciSeccomp;
+  /** What a privileged container gets: the capabilities tsbuild's own process may hand on (its bounding set). */
+  readonly privilegedCapabilities: readonly string[];
 }
 
 /** Standard mounts every sandbox gets, before the spec's own. */
-export function standardMounts(facts: Pick<HostFacts, 'resolvConf' | 'hosts'>): OciMount[] {
+export function standardMounts(facts: Pick<HostFacts, 'resolvConf' | 'hosts'>, privileged = false): OciMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -79,7 +96,7 @@ export function standardMounts(facts: Pick<HostFacts, 'resolvConf' | 'hosts'>): 
     },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: privileged ? ['nosuid', 'noexec', 'nodev', 'rw'] : ['nosuid', 'noexec', 'nodev', 'ro'] },
     { destination: '/etc/resolv.conf', type: 'bind', source: facts.resolvConf, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
     { destination: '/etc/hosts', type: 'bind', source: facts.hosts, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
   ];
@@ -97,6 +114,8 @@ export function buildRuncConfig(spec: RunSpec, facts: HostFacts): Record<string,
   const namespaces: { type: string }[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   // A new network namespace gets only `lo`; runc brings it up. `host` simply omits the namespace.
   if (spec.network === 'none') namespaces.push({ type: 'network' });
+  const privileged = spec.privileged === true;
+  const caps = privileged ? facts.privilegedCapabilities : DOCKER_CAPABILITIES;
   return {
     ociVersion: '1.0.2',
     process: {
@@ -106,9 +125,9 @@ export function buildRuncConfig(spec: RunSpec, facts: HostFacts): Record<string,
       env: withDefaultPath(spec.env),
       cwd: spec.cwd,
       capabilities: {
-        bounding: [...DOCKER_CAPABILITIES],
-        effective: [...DOCKER_CAPABILITIES],
-        permitted: [...DOCKER_CAPABILITIES],
+        bounding: [...caps],
+        effective: [...caps],
+        permitted: [...caps],
         inheritable: [],
         ambient: [],
       },
@@ -117,7 +136,7 @@ export function buildRuncConfig(spec: RunSpec, facts: HostFacts): Record<string,
     },
     root: { path: spec.rootfs, readonly: spec.readonlyRootfs === true },
     hostname: spec.hostname ?? DEFAULT_HOSTNAME,
-    mounts: [...standardMounts(facts), ...spec.mounts].map((m) => ({
+    mounts: [...standardMounts(facts, privileged), ...spec.mounts].map((m) => ({
       destination: m.destination,
       type: m.type,
       source: m.source,
@@ -125,11 +144,11 @@ export function buildRuncConfig(spec: RunSpec, facts: HostFacts): Record<string,
     })),
     linux: {
       cgroupsPath: facts.cgroupsPath,
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      resources: { devices: [{ allow: privileged, access: 'rwm' }] },
       namespaces,
-      maskedPaths: [...MASKED_PATHS],
-      readonlyPaths: [...READONLY_PATHS],
-      seccomp: facts.seccomp,
+      maskedPaths: privileged ? [] : [...MASKED_PATHS],
+      readonlyPaths: privileged ? [] : [...READONLY_PATHS],
+      ...(privileged ? {} : { seccomp: facts.seccomp }),
     },
   };
 }

@@ -19,7 +19,7 @@ import { onExit } from '../../snapshot/on-exit.ts';
 import { span } from '../../trace.ts';
 import { missingPaths } from '../in-root.ts';
 import { DEFAULT_HOSTNAME, type RunIo, type RunResult, type RunSpec, type Sandbox } from '../sandbox.ts';
-import { buildRuncConfig, DOCKER_CAPABILITIES, hostsFile, resolvConfFor, rlimitsFromProc, standardMounts, type Rlimit } from './config.ts';
+import { buildRuncConfig, capabilitiesOf, DOCKER_CAPABILITIES, hostsFile, resolvConfFor, rlimitsFromProc, standardMounts, type Rlimit } from './config.ts';
 import { dockerSeccomp, type OciSeccomp } from './seccomp.ts';
 
 /** Options for `createRuncSandbox`. */
@@ -43,6 +43,16 @@ let seccompProfile: OciSeccomp | undefined;
 function hostSeccomp(): OciSeccomp {
   seccompProfile ??= dockerSeccomp({ caps: DOCKER_CAPABILITIES, arch: process.arch, kernel: os.release() });
   return seccompProfile;
+}
+
+let ownCapabilities: Promise<string[]> | undefined;
+/** The capabilities this process may hand to a privileged container: its bounding set (Docker: "all current"). */
+function hostCapabilities(): Promise<string[]> {
+  ownCapabilities ??= readFile('/proc/self/status', 'utf8').then(
+    (t) => capabilitiesOf(BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)/m.exec(t)?.[1] ?? '0'}`)),
+    () => [...DOCKER_CAPABILITIES],
+  );
+  return ownCapabilities;
 }
 
 async function readHostResolvConf(): Promise<string | undefined> {
@@ -255,10 +265,10 @@ export function createRuncSandbox(opts: RuncSandboxOptions = {}): Sandbox {
         const logPath = path.join(bundle, 'runtime.log');
         await writeFile(resolvPath, resolvConfFor(await readHostResolvConf(), spec.network), { mode: 0o644 });
         await writeFile(hostsPath, hostsFile(hostname, spec.extraHosts ?? []), { mode: 0o644 });
-        const facts = { resolvConf: resolvPath, hosts: hostsPath, rlimits: await readHostRlimits(), cgroupsPath: `/tsbuild/${id}`, seccomp: hostSeccomp() };
+        const facts = { resolvConf: resolvPath, hosts: hostsPath, rlimits: await readHostRlimits(), cgroupsPath: `/tsbuild/${id}`, seccomp: hostSeccomp(), privilegedCapabilities: await hostCapabilities() };
         const config = buildRuncConfig(spec, facts);
         await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config));
-        const destinations = [...standardMounts(facts), ...spec.mounts].map((m) => m.destination);
+        const destinations = [...standardMounts(facts, spec.privileged === true), ...spec.mounts].map((m) => m.destination);
         plan = await span('sandbox.plan-stubs', () => planStubs(spec.rootfs, destinations));
 
         const runtimeBin = bin;

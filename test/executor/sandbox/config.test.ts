@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildRuncConfig, DOCKER_CAPABILITIES, DOCKER_CAPABILITY_MASK, hostsFile, resolvConfFor, rlimitsFromProc } from '../../../executor/sandbox/runc/config.ts';
+import { ALL_CAPABILITIES, buildRuncConfig, capabilitiesOf, DOCKER_CAPABILITIES, DOCKER_CAPABILITY_MASK, hostsFile, resolvConfFor, rlimitsFromProc } from '../../../executor/sandbox/runc/config.ts';
 import { dockerSeccomp } from '../../../executor/sandbox/runc/seccomp.ts';
 import type { RunSpec } from '../../../executor/sandbox/sandbox.ts';
 
@@ -9,7 +9,7 @@ const CAP_BITS: Record<string, number> = {
 };
 
 const spec: RunSpec = { rootfs: '/r', argv: ['sh'], env: ['A=1'], cwd: '/w', user: { uid: 1, gid: 2, additionalGids: [3] }, mounts: [], network: 'none' };
-const facts = { resolvConf: '/b/resolv.conf', hosts: '/b/hosts', rlimits: [{ type: 'RLIMIT_NOFILE', soft: 20000, hard: 20000 }], cgroupsPath: '/tsbuild/x', seccomp: dockerSeccomp({ caps: DOCKER_CAPABILITIES, arch: 'x64', kernel: '6.1.0' }) };
+const facts = { resolvConf: '/b/resolv.conf', hosts: '/b/hosts', rlimits: [{ type: 'RLIMIT_NOFILE', soft: 20000, hard: 20000 }], cgroupsPath: '/tsbuild/x', seccomp: dockerSeccomp({ caps: DOCKER_CAPABILITIES, arch: 'x64', kernel: '6.1.0' }), privilegedCapabilities: capabilitiesOf(0x1fffeffffffn) };
 
 describe('runc config.json', () => {
   it("has Docker's 14 capabilities, empty inheritable/ambient, and noNewPrivileges=false", () => {
@@ -39,6 +39,31 @@ describe('runc config.json', () => {
     const c = buildRuncConfig(spec, facts) as { linux: { seccomp: unknown } };
     expect(c.linux.seccomp).toEqual(facts.seccomp);
     expect(JSON.parse(JSON.stringify(c)).linux.seccomp.defaultAction).toBe('SCMP_ACT_ERRNO');
+  });
+
+  it('a privileged spec gets every capability the host process holds, no seccomp, no masked paths, /sys rw, all devices', () => {
+    type C = { process: { capabilities: Record<string, string[]> }; linux: Record<string, unknown>; mounts: { destination: string; options: string[] }[] };
+    const c = buildRuncConfig({ ...spec, privileged: true }, facts) as C;
+    expect(c.process.capabilities['bounding']).toEqual(facts.privilegedCapabilities);
+    expect(c.process.capabilities['effective']).toContain('CAP_SYS_ADMIN');
+    expect(c.process.capabilities['effective']).not.toContain('CAP_SYS_RESOURCE');
+    expect(c.process.capabilities['inheritable']).toEqual([]);
+    expect('seccomp' in c.linux).toBe(false);
+    expect(c.linux['maskedPaths']).toEqual([]);
+    expect(c.linux['readonlyPaths']).toEqual([]);
+    expect(c.linux['resources']).toEqual({ devices: [{ allow: true, access: 'rwm' }] });
+    expect(c.mounts.find((m) => m.destination === '/sys')!.options).toContain('rw');
+    const confined = buildRuncConfig(spec, facts) as C;
+    expect(confined.mounts.find((m) => m.destination === '/sys')!.options).toContain('ro');
+    expect(confined.linux['resources']).toEqual({ devices: [{ allow: false, access: 'rwm' }] });
+  });
+
+  it('names capability masks by bit number', () => {
+    expect(ALL_CAPABILITIES).toHaveLength(41);
+    expect(ALL_CAPABILITIES[21]).toBe('CAP_SYS_ADMIN');
+    expect(capabilitiesOf(DOCKER_CAPABILITY_MASK).sort()).toEqual([...DOCKER_CAPABILITIES].sort());
+    expect(capabilitiesOf(0x1fffeffffffn)).toHaveLength(40);
+    expect(capabilitiesOf(1n << 60n)).toEqual([]);
   });
 
   it('rlimits never exceed the host hard limit', () => {
