@@ -8,6 +8,7 @@ export { SnapshotStore, snapshotDirName, type PreparedSnapshot } from './snapsho
 export { ImageIndex, CacheIndex, BuildRecords, type NewBuildRecord } from './indexes.ts';
 export { acquireLock, type LockOptions, type LockOwner, type Release } from './lock.ts';
 export { writeFileAtomic, writeFileAtomicSync, fsyncDir } from './atomic.ts';
+export { exportCache, importCache, CACHE_ARTIFACT_TYPE, type ExchangeReport } from './exchange.ts';
 export { prune, diskUsage, fsck, analyzeStore, type PruneOptions, type PruneReport, type DiskUsage, type DiskUsageRow, type FsckReport, type FsckProblem } from './gc.ts';
 export { parseImageName, normalizeImageName, familiarName, familiarRepository, formatImageName, type ImageName } from './image-name.ts';
 export * from './types.ts';

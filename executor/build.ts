@@ -6,7 +6,7 @@
  * export → write the build record. The engine never prints: it emits progress events.
  */
 import { availableParallelism } from 'node:os';
-import type { BuildGraph, CacheKey, Step } from '../compiler/graph.ts';
+import type { BuildGraph, CacheKey, Step, StepId } from '../compiler/graph.ts';
 import { TsbuildError } from '../util/errors.ts';
 import { nativePlatform } from '../util/platform.ts';
 import type { ProgressSink, StepInfo } from './progress.ts';
@@ -38,6 +38,10 @@ export interface BuildRequest {
   readonly compression: 'gzip' | 'zstd' | 'none';
   readonly sourceDateEpoch?: number;
   readonly network: 'default' | 'none' | 'host';
+  /** `--cache-from type=local,src=DIR`: caches loaded into the store before the build. */
+  readonly cacheFrom?: readonly CacheImport[];
+  /** `--cache-to type=local,dest=DIR[,mode=min|max]`: where the build's cache entries are written afterwards. */
+  readonly cacheTo?: readonly CacheExport[];
   /** Entitlements granted with `--allow` (BuildKit's names): `security.insecure` lets `RUN --security=insecure` run privileged. */
   readonly entitlements?: readonly Entitlement[];
   readonly secrets: ReadonlyMap<string, { readonly src?: string; readonly env?: string }>;
@@ -109,6 +113,13 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
   }
 
   async function runBuild(): Promise<BuildResult> {
+  if ((req.cacheFrom ?? []).length > 0) {
+    const { importCache } = await import('../cache/exchange.ts');
+    for (const c of req.cacheFrom ?? []) {
+      emit({ type: 'export', time: Date.now(), message: `importing cache from ${c.src}` });
+      await span('build.cache-import', () => importCache(store, c.src));
+    }
+  }
   const runner = await createStepRunner({ store, req, graph, emit, resolvedImages: resolved });
   const bypass = cacheBypass(graph, req);
   const outcomes = await span('build.schedule', () => schedule(graph, runner, {
@@ -136,6 +147,13 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
   for (const out of req.outputs) {
     emit({ type: 'export', time: Date.now(), message: `exporting to ${out.type}${out.dest ? ` ${out.dest}` : ''}` });
     await runner.exportImage(image, out);
+  }
+  if ((req.cacheTo ?? []).length > 0) {
+    const { exportCache } = await import('../cache/exchange.ts');
+    for (const c of req.cacheTo ?? []) {
+      emit({ type: 'export', time: Date.now(), message: `exporting cache to ${c.dest} (mode=${c.mode})` });
+      await span('build.cache-export', () => exportCache(store, c.dest, cacheKeysFor(graph, outcomes, c.mode)));
+    }
   }
   let stepsRun = 0;
   let stepsCached = 0;
@@ -167,6 +185,35 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
     recordId,
   };
   }
+}
+
+/** Where `--cache-from` reads a cache. */
+export interface CacheImport {
+  readonly type: 'local';
+  readonly src: string;
+}
+
+/** Where `--cache-to` writes one; `min` (BuildKit's default) keeps the steps of the image's own stages, `max` all. */
+export interface CacheExport {
+  readonly type: 'local';
+  readonly dest: string;
+  readonly mode: 'min' | 'max';
+}
+
+/** The cache keys a cache export carries: the filesystem steps of the target's stage chain (min) or of every stage (max). */
+export function cacheKeysFor(graph: BuildGraph, outcomes: ReadonlyMap<StepId, { readonly key: CacheKey }>, mode: 'min' | 'max'): string[] {
+  const chain = new Set<number>();
+  for (let s = graph.stages.find((x) => x.index === graph.target); s; s = s.baseStage === undefined ? undefined : graph.stages.find((x) => x.index === s!.baseStage)) {
+    chain.add(s.index);
+  }
+  const keys: string[] = [];
+  for (const [id, o] of outcomes) {
+    const step = graph.steps.get(id);
+    if (!step || step.kind === 'source') continue;
+    if (mode === 'min' && (step.origin === undefined || !chain.has(step.origin.stageIndex))) continue;
+    keys.push(o.key);
+  }
+  return keys;
 }
 
 function stepInfos(graph: BuildGraph): StepInfo[] {

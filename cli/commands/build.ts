@@ -85,7 +85,11 @@ Options:
                               build-arg/ENV values, base image or instruction that changed since the last build
                               of this Dockerfile (as "tsbuild diff --builds")
       --push                  Push every --tag to its registry after the build
-      --cache-from, --cache-to   Accepted; not implemented yet
+      --cache-from type=local,src=DIR
+                              Load a build cache written by --cache-to before building (repeatable)
+      --cache-to type=local,dest=DIR[,mode=min|max]
+                              Write this build's cache to DIR (an OCI layout; min: the image's own stages,
+                              the default; max: every stage)
 
 Examples:
   tsbuild -t mynginx examples/nginx
@@ -220,6 +224,14 @@ export function parseBuildArgs(args: readonly string[], io: Io): ParsedBuild {
   const network = str(v.network) ?? 'default';
   if (!['default', 'host', 'none'].includes(network))
     throw new TsbuildError('usage/network', `invalid --network "${network}"`, { exitCode: 2, suggestion: 'use default, host or none' });
+  const cacheFrom = list(v['cache-from']).map((spec) => cacheSpec('cache-from', spec, 'src', io.cwd));
+  const cacheTo = list(v['cache-to']).map((spec) => {
+    const c = cacheSpec('cache-to', spec, 'dest', io.cwd);
+    const mode = c.attrs.get('mode') ?? 'min';
+    if (mode !== 'min' && mode !== 'max')
+      throw new TsbuildError('usage/cache-to', `invalid mode "${mode}" in --cache-to`, { exitCode: 2, suggestion: 'use mode=min or mode=max' });
+    return { type: 'local' as const, dest: c.dir, mode: mode as 'min' | 'max' };
+  });
   const entitlements = list(v.allow).flatMap((s) => s.split(',')).filter(Boolean);
   for (const e of entitlements) {
     if (!(ENTITLEMENTS as readonly string[]).includes(e))
@@ -286,6 +298,8 @@ export function parseBuildArgs(args: readonly string[], io: Io): ParsedBuild {
     sourceDateEpoch,
     network: network as BuildRequest['network'],
     ...(entitlements.length > 0 ? { entitlements: entitlements as Entitlement[] } : {}),
+    ...(cacheFrom.length > 0 ? { cacheFrom: cacheFrom.map((c) => ({ type: 'local' as const, src: c.dir })) } : {}),
+    ...(cacheTo.length > 0 ? { cacheTo } : {}),
     secrets,
     ssh,
     parallelism,
@@ -303,6 +317,28 @@ export function parseBuildArgs(args: readonly string[], io: Io): ParsedBuild {
     ...(str(v['metadata-file']) !== undefined ? { metadataFile: str(v['metadata-file'])! } : {}),
     ...(bool(v.explain) ? { explain: true } : {}),
   };
+}
+
+/**
+ * A `--cache-from`/`--cache-to` value as buildx writes it (`type=local,src=DIR`). Only the local type exists here: a
+ * registry, inline or cloud cache is refused by name rather than ignored.
+ */
+function cacheSpec(flag: 'cache-from' | 'cache-to', spec: string, dirKey: 'src' | 'dest', cwd: string): { dir: string; attrs: Map<string, string> } {
+  const attrs = parseAttrs(spec);
+  const type = spec.includes('=') ? attrs.get('type') : 'registry';
+  if (type !== 'local') {
+    throw new TsbuildError(`usage/${flag}`, `--${flag} type ${JSON.stringify(type ?? '')} is not supported`, {
+      exitCode: 2,
+      suggestion: `use --${flag} type=local,${dirKey}=DIR (a directory CI keeps between jobs)`,
+    });
+  }
+  const allowed = flag === 'cache-to' ? ['type', 'dest', 'mode'] : ['type', 'src'];
+  const unknown = [...attrs.keys()].filter((k) => !allowed.includes(k));
+  if (unknown.length > 0)
+    throw new TsbuildError(`usage/${flag}`, `unknown --${flag} attribute ${unknown.join(', ')}`, { exitCode: 2, suggestion: `--${flag} takes ${allowed.join(', ')}` });
+  const dir = attrs.get(dirKey);
+  if (!dir) throw new TsbuildError(`usage/${flag}`, `--${flag} type=local needs ${dirKey}=DIR`, { exitCode: 2 });
+  return { dir: resolve(cwd, dir), attrs };
 }
 
 /** The build context on disk and the Dockerfile text; `cleanup` removes what was extracted (idempotent). */

@@ -6,6 +6,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspect, makeRig, plainSteps, ranSteps, step, type Rig } from './helpers.ts';
+import { repoRoot } from '../helpers/env.ts';
+
+const busyboxExample = path.join(repoRoot, 'examples/busybox');
 
 let rig: Rig;
 beforeAll(async () => {
@@ -131,5 +134,53 @@ describe('build cache', () => {
     const r2 = await rig.ok(plain(ctx, '--no-cache-filter', 'deps'));
     // Rerunning deps makes an identical /deps, so the app stage's COPY hits the cache again.
     expect(ranSteps(r2.stderr)).toEqual(['RUN echo marker-filter-deps > /deps']);
+  });
+});
+
+describe('--cache-to / --cache-from type=local (a cache directory CI keeps between jobs)', () => {
+  let other: Rig;
+  beforeAll(async () => {
+    other = await makeRig();
+    // The same base image in both stores: busybox built reproducibly (SOURCE_DATE_EPOCH) gives equal digests, as a
+    // base pulled from a registry would.
+    for (const r of [rig, other]) await r.ok(['build', '-q', '--source-date-epoch', '0', '-t', 'bb:sde', busyboxExample]);
+  });
+  afterAll(() => other?.cleanup());
+
+  it('another store built from the exported cache runs nothing and makes the same image; min leaves other stages out', async () => {
+    const files = {
+      Dockerfile: 'FROM bb:sde AS dep\nRUN echo marker-exchange-dep > /dep\nFROM bb:sde\nCOPY a.txt /\nRUN cat /a.txt > /out\nCOPY --from=dep /dep /\n',
+      'a.txt': 'exchange\n',
+    };
+    const ctxA = await rig.context(files);
+    const max = path.join(rig.dir, 'cache-max');
+    const min = path.join(rig.dir, 'cache-min');
+    await rig.ok(plain(ctxA, '-t', 'exchange', '--cache-to', `type=local,dest=${max},mode=max`, '--cache-to', `type=local,dest=${min}`));
+    const idA = (await inspect(rig, 'exchange')).Id;
+    const ctxB = await other.context(files);
+    const fromMin = await other.ok(plain(ctxB, '-t', 'exchange-min', '--cache-from', `type=local,src=${min}`));
+    // min: the dep stage's RUN was not exported, so it runs; everything of the final stage hits
+    expect(ranSteps(fromMin.stderr)).toEqual(['RUN echo marker-exchange-dep > /dep']);
+    expect((await inspect(other, 'exchange-min')).Id).toBe(idA);
+    const ctxC = await other.context({ ...files, Dockerfile: files.Dockerfile.replace('marker-exchange-dep', 'marker-exchange-dep2') });
+    await rig.ok(plain(await rig.context({ ...files, Dockerfile: files.Dockerfile.replace('marker-exchange-dep', 'marker-exchange-dep2') }), '--cache-to', `type=local,dest=${max},mode=max`));
+    const fromMax = await other.ok(plain(ctxC, '--cache-from', `type=local,src=${max}`));
+    expect(ranSteps(fromMax.stderr)).toEqual([]);
+  });
+
+  it('a missing cache directory is no error; unsupported cache types and attributes are usage errors', async () => {
+    const ctx = await rig.context({ Dockerfile: 'FROM bb:sde\nRUN echo marker-exchange-none\n' });
+    await rig.ok(plain(ctx, '--cache-from', `type=local,src=${path.join(rig.dir, 'no-such-cache')}`));
+    for (const args of [
+      ['--cache-to', 'type=registry,ref=localhost:5000/app:cache'],
+      ['--cache-from', 'me/app:cache'],
+      ['--cache-to', 'type=local'],
+      ['--cache-to', 'type=local,dest=x,mode=all'],
+      ['--cache-from', 'type=local,src=x,compression=zstd'],
+    ]) {
+      const r = await rig.cli(plain(ctx, ...args));
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/cache-(to|from)/);
+    }
   });
 });
