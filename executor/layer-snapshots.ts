@@ -15,7 +15,14 @@ export async function layerSnapshot(store: Store, layer: LayerRef): Promise<stri
     await rm(prep.dir, { recursive: true, force: true });
     // The layer reader (tar-stream, decompressors) loads only when a snapshot is actually missing.
     const { applyLayer } = await import('./layer/index.ts');
-    await applyLayer({ blob: store.blobs.path(layer.digest), mediaType: layer.mediaType, dest: prep.dir, mode: 'overlay' });
+    const { diffId } = await applyLayer({ blob: store.blobs.path(layer.digest), mediaType: layer.mediaType, dest: prep.dir, mode: 'overlay' });
+    // The snapshot is found by diff ID from now on, by any image or cache entry naming it: a config (pulled, or from
+    // an imported cache) whose diff_id does not describe its layer must not plant a tree under another layer's name.
+    if (diffId !== layer.diffId) {
+      throw new TsbuildError('image/diffid-mismatch', `layer ${layer.digest} unpacks to ${diffId}, but its image says diff_id ${layer.diffId}`, {
+        suggestion: 'the image or cache is corrupt or was tampered with; remove it (tsbuild rmi) and pull or build it again',
+      });
+    }
     return await prep.commit({ diffId: layer.diffId, digest: layer.digest });
   } catch (e) {
     await prep.abort();
