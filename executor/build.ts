@@ -117,7 +117,14 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
     const { importCache } = await import('../cache/exchange.ts');
     for (const c of req.cacheFrom ?? []) {
       emit({ type: 'export', time: Date.now(), message: `importing cache from ${c.src}` });
-      await span('build.cache-import', () => importCache(store, c.src));
+      try {
+        await span('build.cache-import', () => importCache(store, c.src));
+      } catch (e) {
+        // As with BuildKit, a cache that cannot be used costs time, not the build: entries verified before the
+        // problem are kept, and the steps they do not cover run.
+        if (!(e instanceof TsbuildError) || e.code !== 'cache/import-failed') throw e;
+        emit({ type: 'warning', time: Date.now(), diagnostic: { code: e.code, severity: 'warning', message: e.message } });
+      }
     }
   }
   const runner = await createStepRunner({ store, req, graph, emit, resolvedImages: resolved });

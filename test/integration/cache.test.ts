@@ -168,9 +168,15 @@ describe('--cache-to / --cache-from type=local (a cache directory CI keeps betwe
     expect(ranSteps(fromMax.stderr)).toEqual([]);
   });
 
-  it('a missing cache directory is no error; unsupported cache types and attributes are usage errors', async () => {
+  it('a missing or damaged cache is no error (a warning; the steps run); unsupported cache types and attributes are usage errors', async () => {
     const ctx = await rig.context({ Dockerfile: 'FROM bb:sde\nRUN echo marker-exchange-none\n' });
     await rig.ok(plain(ctx, '--cache-from', `type=local,src=${path.join(rig.dir, 'no-such-cache')}`));
+    const damaged = path.join(rig.dir, 'cache-damaged');
+    await rig.ok(plain(ctx, '--cache-to', `type=local,dest=${damaged}`));
+    await writeFile(path.join(damaged, 'index.json'), '{"manifests": [');
+    const fresh = await other.ok(plain(await other.context({ Dockerfile: 'FROM bb:sde\nRUN echo marker-exchange-none\n' }), '--cache-from', `type=local,src=${damaged}`));
+    expect(fresh.stderr).toMatch(/WARN: cache\/import-failed: .*not a usable tsbuild cache/);
+    expect(ranSteps(fresh.stderr)).toEqual(['RUN echo marker-exchange-none']);
     for (const args of [
       ['--cache-to', 'type=registry,ref=localhost:5000/app:cache'],
       ['--cache-from', 'me/app:cache'],
