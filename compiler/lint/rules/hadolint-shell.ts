@@ -13,7 +13,8 @@ type Each = (ctx: LintContext, cmd: ShCommand, r: RunScript) => void;
 
 /**
  * A rule that looks at the simple commands of each RUN named in `only` (command names, or a test of the name): it
- * visits those commands only, through the context's per-file index, instead of every command of the file.
+ * visits those commands only, through the context's per-file index, instead of every command of the file. `each`
+ * sees only commands whose name (`nameOf`) passed `only`, so it need not test the name again.
  */
 function perCommand(code: string, name: string, severity: Rule['severity'], description: string, only: readonly string[] | ((name: string) => boolean), each: Each): Rule {
   return hadolint(code, name, severity, description, (ctx) => {
@@ -81,11 +82,10 @@ const dl3015 = perCommand('DL3015', 'apt-get-no-recommends', 'info', 'Avoid addi
 });
 
 const dl3027 = perCommand('DL3027', 'no-apt', 'warning', 'Do not use apt as it is meant to be an end-user tool, use apt-get or apt-cache instead', ['apt'], (ctx, c, r) => {
-  if (nameOf(c) === 'apt' && argsOf(c).length > 0) ctx.report(cmdRange(ctx, r, c), 'Do not use apt as it is meant to be a end-user tool, use apt-get or apt-cache instead', { instruction: r.run });
+  if (argsOf(c).length > 0) ctx.report(cmdRange(ctx, r, c), 'Do not use apt as it is meant to be a end-user tool, use apt-get or apt-cache instead', { instruction: r.run });
 });
 
 const dl3018 = perCommand('DL3018', 'apk-pin', 'warning', 'Pin versions in apk add', ['apk'], (ctx, c, r) => {
-  if (nameOf(c) !== 'apk') return;
   const pkgs = positionalsAfter(c, ['add'], ['-t', '--virtual', '-X', '--repository', '--root', '-p']);
   for (const p of pkgs ?? []) {
     if (p.value.includes('=') || p.value.endsWith('.apk') || p.dynamic) continue;
@@ -94,7 +94,7 @@ const dl3018 = perCommand('DL3018', 'apk-pin', 'warning', 'Pin versions in apk a
 });
 
 const dl3019 = perCommand('DL3019', 'apk-no-cache', 'info', 'Use the --no-cache switch to avoid the need to use --update and remove /var/cache/apk/*', ['apk'], (ctx, c, r) => {
-  if (nameOf(c) !== 'apk' || !argsOf(c).some((a) => a.value === 'add')) return;
+  if (!argsOf(c).some((a) => a.value === 'add')) return;
   if (hasFlag(argsOf(c), ['--no-cache']) || mountedAway(r.run, '/var/cache/apk') || mountedAway(r.run, '/etc/apk/cache')) return;
   ctx.report(cmdRange(ctx, r, c), 'Use the `--no-cache` switch to avoid the need to use `--update` and remove `/var/cache/apk/*` when done installing packages', { instruction: r.run });
 });
@@ -142,7 +142,6 @@ function stageEnvHas(ctx: LintContext, r: RunScript, name: string): boolean {
 }
 
 const dl3016 = perCommand('DL3016', 'npm-pin', 'warning', 'Pin versions in npm', ['npm'], (ctx, c, r) => {
-  if (nameOf(c) !== 'npm') return;
   const pkgs = positionalsAfter(c, ['install', 'i', 'add'], ['--prefix', '--registry', '--cache']);
   for (const p of pkgs ?? []) {
     const v = p.value;
@@ -154,7 +153,6 @@ const dl3016 = perCommand('DL3016', 'npm-pin', 'warning', 'Pin versions in npm',
 });
 
 const dl3028 = perCommand('DL3028', 'gem-pin', 'warning', 'Pin versions in gem install', ['gem'], (ctx, c, r) => {
-  if (nameOf(c) !== 'gem') return;
   if (hasFlag(argsOf(c), ['--version'], ['v'])) return;
   for (const p of positionalsAfter(c, ['install', 'i'], ['--install-dir', '-i', '--bindir', '-n', '--source', '-s']) ?? []) {
     if (p.value.includes(':') || p.value.endsWith('.gem') || p.dynamic) continue;
@@ -166,7 +164,6 @@ const dl3028 = perCommand('DL3028', 'gem-pin', 'warning', 'Pin versions in gem i
 function rpmRules(): Rule[] {
   const yesRule = (code: string, tools: string[], msg: string): Rule =>
     perCommand(code, `${tools[0]}-yes`, 'warning', msg, tools, (ctx, c, r) => {
-      if (!tools.includes(nameOf(c))) return;
       const args = argsOf(c);
       if (!args.some((a) => ['install', 'groupinstall', 'localinstall', 'in', 'update', 'upgrade', 'remove'].includes(a.value))) return;
       const ok = nameOf(c) === 'zypper' ? hasFlag(args, ['--non-interactive', '--no-confirm'], ['n', 'y']) : hasFlag(args, ['--assumeyes'], ['y']);
@@ -189,7 +186,6 @@ function rpmRules(): Rule[] {
     });
   const pinRule = (code: string, tools: string[], msg: string, pinned: (v: string) => boolean): Rule =>
     perCommand(code, `${tools[0]}-pin`, 'warning', msg, tools, (ctx, c, r) => {
-      if (!tools.includes(nameOf(c))) return;
       const pkgs = positionalsAfter(c, ['install', 'in'], ['--setopt', '-x', '--exclude', '--enablerepo', '--disablerepo', '--repo', '--releasever', '--installroot']);
       for (const p of pkgs ?? []) {
         if (pinned(p.value) || p.dynamic || p.value.endsWith('.rpm') || p.value.includes('/')) continue;
@@ -203,7 +199,7 @@ function rpmRules(): Rule[] {
     pinRule('DL3033', ['yum'], 'Specify version with `yum install -y <package>-<version>`.', rpmPinned),
     yesRule('DL3034', ['zypper'], 'Non-interactive switch missing from `zypper` command: `zypper install -y`'),
     perCommand('DL3035', 'zypper-dist-upgrade', 'warning', 'Do not use `zypper dist-upgrade`.', ['zypper'], (ctx, c, r) => {
-      if (nameOf(c) === 'zypper' && argsOf(c).some((a) => a.value === 'dist-upgrade' || a.value === 'dup')) ctx.report(cmdRange(ctx, r, c), 'Do not use `zypper dist-upgrade`.', { instruction: r.run });
+      if (argsOf(c).some((a) => a.value === 'dist-upgrade' || a.value === 'dup')) ctx.report(cmdRange(ctx, r, c), 'Do not use `zypper dist-upgrade`.', { instruction: r.run });
     }),
     cleanRule('DL3036', ['zypper'], '`zypper clean` missing after zypper use.', '/var/cache/zypp'),
     pinRule('DL3037', ['zypper'], 'Specify version with `zypper install -y <package>=<version>`.', (v) => /[<>=]/.test(v)),
@@ -214,7 +210,6 @@ function rpmRules(): Rule[] {
 }
 
 const dl3062 = perCommand('DL3062', 'go-install-pin', 'warning', 'Pin versions in go install', ['go'], (ctx, c, r) => {
-  if (nameOf(c) !== 'go') return;
   for (const p of positionalsAfter(c, ['install'], ['-ldflags', '-tags', '-gcflags', '-o']) ?? []) {
     const v = p.value;
     if (p.dynamic || v.startsWith('.') || !v.includes('/')) continue;
@@ -239,20 +234,18 @@ const dl3060 = hadolint('DL3060', 'yarn-cache-clean', 'info', '`yarn cache clean
 
 const BAD_COMMANDS = new Set(['ssh', 'vim', 'shutdown', 'service', 'ps', 'free', 'top', 'kill', 'mount', 'ifconfig']);
 const dl3001 = perCommand('DL3001', 'pointless-command', 'info', 'For some bash commands it makes no sense running them in a Docker container like ssh, vim, shutdown, service, ps, free, top, kill, mount, ifconfig', [...BAD_COMMANDS], (ctx, c, r) => {
-  const n = nameOf(c);
-  if (BAD_COMMANDS.has(n) && !c.nested) ctx.report(cmdRange(ctx, r, c), `For some bash commands it makes no sense running them in a Docker container like \`${n}\``, { instruction: r.run });
+  if (!c.nested) ctx.report(cmdRange(ctx, r, c), `For some bash commands it makes no sense running them in a Docker container like \`${nameOf(c)}\``, { instruction: r.run });
 });
 
 const dl3003 = perCommand('DL3003', 'use-workdir', 'warning', 'Use WORKDIR to switch to a directory', ['cd'], (ctx, c, r) => {
-  if (nameOf(c) === 'cd' && !c.nested) ctx.report(cmdRange(ctx, r, c), 'Use WORKDIR to switch to a directory', { instruction: r.run });
+  if (!c.nested) ctx.report(cmdRange(ctx, r, c), 'Use WORKDIR to switch to a directory', { instruction: r.run });
 });
 
 const dl3004 = perCommand('DL3004', 'no-sudo', 'error', 'Do not use sudo as it leads to unpredictable behavior. Use a tool like gosu to enforce root', ['sudo'], (ctx, c, r) => {
-  if (nameOf(c) === 'sudo') ctx.report(cmdRange(ctx, r, c), 'Do not use sudo as it leads to unpredictable behavior. Use a tool like gosu to enforce root', { instruction: r.run });
+  ctx.report(cmdRange(ctx, r, c), 'Do not use sudo as it leads to unpredictable behavior. Use a tool like gosu to enforce root', { instruction: r.run });
 });
 
 const dl3046 = perCommand('DL3046', 'useradd-no-log-init', 'warning', '`useradd` without flag `-l` and high UID will result in excessively large Image.', ['useradd'], (ctx, c, r) => {
-  if (nameOf(c) !== 'useradd') return;
   const args = argsOf(c);
   if (hasFlag(args, ['--no-log-init'], ['l'])) return;
   const i = args.findIndex((a) => a.value === '-u' || a.value === '--uid');
@@ -261,7 +254,6 @@ const dl3046 = perCommand('DL3046', 'useradd-no-log-init', 'warning', '`useradd`
 });
 
 const dl3047 = perCommand('DL3047', 'wget-progress', 'info', '`wget` without flag `--progress` will result in excessively bloated build logs when downloading larger files.', ['wget'], (ctx, c, r) => {
-  if (nameOf(c) !== 'wget') return;
   const args = argsOf(c);
   if (hasFlag(args, ['--progress', '--quiet', '--no-verbose', '--output-file', '--append-output'], ['q', 'o', 'a']) || args.some((a) => a.value === '-nv')) return;
   ctx.report(cmdRange(ctx, r, c), '`wget` without flag `--progress` will result in excessively bloated build logs when downloading larger files.', { instruction: r.run });
@@ -279,7 +271,7 @@ const dl4001 = hadolint('DL4001', 'wget-or-curl', 'warning', 'Either use Wget or
 });
 
 const dl4005 = perCommand('DL4005', 'use-shell', 'warning', 'Use SHELL to change the default shell', ['ln'], (ctx, c, r) => {
-  if (nameOf(c) === 'ln' && argsOf(c).some((a) => a.value === '/bin/sh')) ctx.report(cmdRange(ctx, r, c), 'Use SHELL to change the default shell', { instruction: r.run });
+  if (argsOf(c).some((a) => a.value === '/bin/sh')) ctx.report(cmdRange(ctx, r, c), 'Use SHELL to change the default shell', { instruction: r.run });
 });
 
 const dl4006 = hadolint('DL4006', 'pipefail', 'warning', 'Set the SHELL option -o pipefail before RUN with a pipe in it', (ctx) => {
