@@ -13,16 +13,13 @@
 import { createReadStream } from 'node:fs';
 import { access, copyFile, link, mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
-import { digestHex, isDigest, type Digest } from '../util/digest.ts';
+import { canonicalJson, digestHex, digestOf, isDigest, type Digest } from '../util/digest.ts';
 import { TsbuildError } from '../util/errors.ts';
 import { tempNameBeside, writeFileAtomic } from './atomic.ts';
 import type { Store } from './store.ts';
-import type { CacheResult, LayerRef } from './types.ts';
+import { MediaType, type CacheResult, type LayerRef } from './types.ts';
 
 export const CACHE_ARTIFACT_TYPE = 'application/vnd.tsbuild.cache.v1+json';
-const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
-const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
 
 /** The config blob: every exported entry. */
 interface CacheList {
@@ -36,8 +33,6 @@ export interface ExchangeReport {
   /** Blobs copied. */
   readonly blobs: number;
 }
-
-const sha256 = (data: Uint8Array | string): Digest => `sha256:${createHash('sha256').update(data).digest('hex')}` as Digest;
 
 /** Writes the store's entries for `keys` (those it has) and their layers to `dir`, replacing the cache there. */
 export async function exportCache(store: Store, dir: string, keys: readonly string[]): Promise<ExchangeReport> {
@@ -69,25 +64,25 @@ export async function exportCache(store: Store, dir: string, keys: readonly stri
     copied++;
   }
   const list: CacheList = { version: 1, entries };
-  const configBytes = JSON.stringify(list);
-  const config = { mediaType: CACHE_ARTIFACT_TYPE, digest: sha256(configBytes), size: Buffer.byteLength(configBytes) };
-  const manifestBytes = JSON.stringify({
+  const configBytes = canonicalJson(list);
+  const config = { mediaType: CACHE_ARTIFACT_TYPE, digest: digestOf(configBytes), size: Buffer.byteLength(configBytes) };
+  const manifestBytes = canonicalJson({
     schemaVersion: 2,
-    mediaType: MANIFEST_TYPE,
+    mediaType: MediaType.manifest,
     artifactType: CACHE_ARTIFACT_TYPE,
     config,
     layers: [...layers.values()].map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
   });
-  const manifestDigest = sha256(manifestBytes);
+  const manifestDigest = digestOf(manifestBytes);
   await writeFileAtomic(join(blobDir, digestHex(config.digest)), configBytes);
   await writeFileAtomic(join(blobDir, digestHex(manifestDigest)), manifestBytes);
-  await writeFileAtomic(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  await writeFileAtomic(join(dir, 'oci-layout'), canonicalJson({ imageLayoutVersion: '1.0.0' }));
   await writeFileAtomic(
     join(dir, 'index.json'),
-    JSON.stringify({
+    canonicalJson({
       schemaVersion: 2,
-      mediaType: INDEX_TYPE,
-      manifests: [{ mediaType: MANIFEST_TYPE, artifactType: CACHE_ARTIFACT_TYPE, digest: manifestDigest, size: Buffer.byteLength(manifestBytes) }],
+      mediaType: MediaType.index,
+      manifests: [{ mediaType: MediaType.manifest, artifactType: CACHE_ARTIFACT_TYPE, digest: manifestDigest, size: Buffer.byteLength(manifestBytes) }],
     }),
   );
   // What the new index no longer names goes (the directory holds one build's cache, not every build's).
@@ -144,7 +139,7 @@ async function readVerified(dir: string, digest: unknown, bad: (why: string) => 
   } catch (e) {
     throw bad(`missing blob ${digest}: ${(e as Error).message}`);
   }
-  if (sha256(data) !== digest) throw bad(`blob ${digest} does not match its digest`);
+  if (digestOf(data) !== digest) throw bad(`blob ${digest} does not match its digest`);
   return data.toString('utf8');
 }
 

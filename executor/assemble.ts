@@ -2,7 +2,7 @@
  * Turns the target stage's outcome into an image: config (the compiler's image config with the real layer list and
  * history), manifest, both stored as blobs; returns what the tagger and the exporters need.
  */
-import type { BuildGraph, HistoryEntry, ImageConfig, StepId } from '../compiler/graph.ts';
+import type { BuildGraph, HistoryEntry, ImageConfig, Stage, StepId } from '../compiler/graph.ts';
 import type { Store, StoredImage, Descriptor } from '../cache/index.ts';
 import type { Digest } from '../util/digest.ts';
 import { encodeImageConfig } from './image/image.ts';
@@ -20,6 +20,15 @@ export interface AssembledImage {
   readonly size: number;
 }
 
+/** The target stage (`--target`, else the last) and the stages it builds FROM, target first. */
+export function targetChain(graph: BuildGraph): Stage[] {
+  const chain: Stage[] = [];
+  for (let st = graph.stages.find((s) => s.index === graph.target) ?? graph.stages[graph.stages.length - 1]; st; st = st.baseStage !== undefined ? graph.stages.find((x) => x.index === st!.baseStage) : undefined) {
+    chain.push(st);
+  }
+  return chain;
+}
+
 export async function assembleImage(opts: {
   store: Store;
   graph: BuildGraph;
@@ -28,7 +37,8 @@ export async function assembleImage(opts: {
   resolvedImages: ReadonlyMap<string, StoredImage>;
 }): Promise<AssembledImage> {
   const { store, graph, outcomes, req } = opts;
-  const stage = graph.stages.find((s) => s.index === graph.target) ?? graph.stages[graph.stages.length - 1];
+  const chain = targetChain(graph);
+  const stage = chain[0];
   if (!stage) throw new Error('compiled graph has no stages');
   const last = outcomes.get(stage.last)?.result;
   if (!last || last.kind !== 'fs') throw new Error('target stage produced no filesystem');
@@ -38,7 +48,7 @@ export async function assembleImage(opts: {
   const history: HistoryEntry[] = [...(stage.image.history ?? [])];
   const layerStepAt = new Map<number, StepId>();
   let offset = history.length;
-  for (let st: typeof stage | undefined = stage; st; st = st.baseStage !== undefined ? graph.stages.find((x) => x.index === st!.baseStage) : undefined) {
+  for (const st of chain) {
     offset -= st.history.length;
     st.history.forEach((h, i) => {
       if (h.layerStep === undefined) return;

@@ -12,7 +12,7 @@ import { nativePlatform } from '../util/platform.ts';
 import type { ProgressSink, StepInfo } from './progress.ts';
 import { schedule } from './scheduler.ts';
 import { createStepRunner, type FsResult } from './step-runner.ts';
-import { assembleImage } from './assemble.ts';
+import { assembleImage, targetChain } from './assemble.ts';
 import { span } from './trace.ts';
 import { checkEntitlements, type Entitlement } from './entitlements.ts';
 
@@ -209,10 +209,7 @@ export interface CacheExport {
 
 /** The cache keys a cache export carries: the filesystem steps of the target's stage chain (min) or of every stage (max). */
 export function cacheKeysFor(graph: BuildGraph, outcomes: ReadonlyMap<StepId, { readonly key: CacheKey }>, mode: 'min' | 'max'): string[] {
-  const chain = new Set<number>();
-  for (let s = graph.stages.find((x) => x.index === graph.target); s; s = s.baseStage === undefined ? undefined : graph.stages.find((x) => x.index === s!.baseStage)) {
-    chain.add(s.index);
-  }
+  const chain = new Set(targetChain(graph).map((s) => s.index));
   const keys: string[] = [];
   for (const [id, o] of outcomes) {
     const step = graph.steps.get(id);

@@ -389,7 +389,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
       if (step.kind === 'source' && step.source.type === 'url') {
         // A URL's content is part of its key: fetch it now (BuildKit also checks the remote on every build).
         const dir = await store.tempDir('url');
-        const filename = step.source.filename ?? (await import('./fileops/index.ts')).urlFilename(step.source.url);
+        const filename = step.source.filename ?? (await fileopsMod()).urlFilename(step.source.url);
         const got = await (await fileopsMod()).fetchUrl(step.source.url, { destFile: join(dir, filename), ...(step.source.checksum ? { checksum: step.source.checksum } : {}) });
         urlResults.set(step.id, { kind: 'url', dir, filename, digest: got.digest });
         digests.push(got.digest);

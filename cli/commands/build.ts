@@ -224,7 +224,7 @@ export function parseBuildArgs(args: readonly string[], io: Io): ParsedBuild {
   const network = str(v.network) ?? 'default';
   if (!['default', 'host', 'none'].includes(network))
     throw new TsbuildError('usage/network', `invalid --network "${network}"`, { exitCode: 2, suggestion: 'use default, host or none' });
-  const cacheFrom = list(v['cache-from']).map((spec) => cacheSpec('cache-from', spec, 'src', io.cwd));
+  const cacheFrom = list(v['cache-from']).map((spec) => ({ type: 'local' as const, src: cacheSpec('cache-from', spec, 'src', io.cwd).dir }));
   const cacheTo = list(v['cache-to']).map((spec) => {
     const c = cacheSpec('cache-to', spec, 'dest', io.cwd);
     const mode = c.attrs.get('mode') ?? 'min';
@@ -298,7 +298,7 @@ export function parseBuildArgs(args: readonly string[], io: Io): ParsedBuild {
     sourceDateEpoch,
     network: network as BuildRequest['network'],
     ...(entitlements.length > 0 ? { entitlements: entitlements as Entitlement[] } : {}),
-    ...(cacheFrom.length > 0 ? { cacheFrom: cacheFrom.map((c) => ({ type: 'local' as const, src: c.dir })) } : {}),
+    ...(cacheFrom.length > 0 ? { cacheFrom } : {}),
     ...(cacheTo.length > 0 ? { cacheTo } : {}),
     secrets,
     ssh,

@@ -96,12 +96,15 @@ unshare`.split(/\s+/),
   CAP_PERFMON: ['perf_event_open'],
 };
 
+/** The profile's syscalls for arm and arm64 alike. */
+const ARM_SYSCALLS = ['arm_fadvise64_64', 'arm_sync_file_range', 'sync_file_range2', 'breakpoint', 'cacheflush', 'set_tls'];
+
 /** Per Node architecture: libseccomp's architectures (native first) and the profile's arch-only syscalls. */
 const ARCHES: Readonly<Record<string, { readonly seccomp: readonly string[]; readonly syscalls: readonly string[]; readonly s390: boolean }>> = {
   x64: { seccomp: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'], syscalls: ['arch_prctl', 'modify_ldt'], s390: false },
   ia32: { seccomp: ['SCMP_ARCH_X86'], syscalls: ['modify_ldt'], s390: false },
-  arm64: { seccomp: ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'], syscalls: ['arm_fadvise64_64', 'arm_sync_file_range', 'sync_file_range2', 'breakpoint', 'cacheflush', 'set_tls'], s390: false },
-  arm: { seccomp: ['SCMP_ARCH_ARM'], syscalls: ['arm_fadvise64_64', 'arm_sync_file_range', 'sync_file_range2', 'breakpoint', 'cacheflush', 'set_tls'], s390: false },
+  arm64: { seccomp: ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'], syscalls: ARM_SYSCALLS, s390: false },
+  arm: { seccomp: ['SCMP_ARCH_ARM'], syscalls: ARM_SYSCALLS, s390: false },
   ppc64: { seccomp: ['SCMP_ARCH_PPC64LE'], syscalls: ['sync_file_range2', 'swapcontext'], s390: false },
   s390x: { seccomp: ['SCMP_ARCH_S390X', 'SCMP_ARCH_S390'], syscalls: ['s390_pci_mmio_read', 's390_pci_mmio_write', 's390_runtime_instr'], s390: true },
   riscv64: { seccomp: ['SCMP_ARCH_RISCV64'], syscalls: ['riscv_flush_icache'], s390: false },
