@@ -31,6 +31,15 @@ const unusedSuppressionRule = tsbuildRule('UnusedSuppression', 'info', 'A suppre
 export const RULES: readonly Rule[] = [...buildkitRules, ...hadolintRules, ...hadolintShellRules, ...tsbuildRules, unusedSuppressionRule];
 /** The code of every rule (a suppression naming another code is reported as unknown). */
 const KNOWN_CODES: ReadonlySet<string> = new Set(RULES.map((r) => r.code));
+/** Each code's rank in locale order: findings at one offset sort by code without a localeCompare per comparison. */
+const CODE_RANK: ReadonlyMap<string, number> = new Map([...KNOWN_CODES].sort((a, b) => a.localeCompare(b)).map((c, i) => [c, i]));
+const byPositionThenCode = (a: Finding, b: Finding): number => {
+  const d = a.range.start.offset - b.range.start.offset;
+  if (d !== 0 || a.code === b.code) return d;
+  const ra = CODE_RANK.get(a.code);
+  const rb = CODE_RANK.get(b.code);
+  return ra !== undefined && rb !== undefined ? ra - rb : a.code.localeCompare(b.code);
+};
 
 const SEVERITY_ORDER: Record<RuleLevel, number> = { error: 0, warning: 1, info: 2, style: 3, ignore: 4 };
 
@@ -84,9 +93,9 @@ function suppressions(df: Dockerfile, ctx: LintContext): Suppression[] {
 }
 
 /** BuildKit's `# check=skip=A,B;error=true;experimental=all` directive. */
-function checkDirective(df: Dockerfile): { skip: Set<string>; skipAll: boolean; error: boolean; experimental: Set<string>; experimentalAll: boolean } {
+function checkDirective(directives: Dockerfile['directives']): { skip: Set<string>; skipAll: boolean; error: boolean; experimental: Set<string>; experimentalAll: boolean } {
   const res = { skip: new Set<string>(), skipAll: false, error: false, experimental: new Set<string>(), experimentalAll: false };
-  for (const d of df.directives) {
+  for (const d of directives) {
     if (d.name !== 'check') continue;
     for (const part of d.value.split(';')) {
       const eq = part.indexOf('=');
@@ -106,28 +115,51 @@ function checkDirective(df: Dockerfile): { skip: Set<string>; skipAll: boolean; 
   return res;
 }
 
+type CheckDirective = ReturnType<typeof checkDirective>;
+
+/** The severity a rule reports at: an override, BuildKit's `error=true` for its checks, else the rule's own. */
+function levelFor(r: Rule, options: LintOptions, directive: CheckDirective): RuleLevel {
+  const o = options.overrides?.get(r.code);
+  if (o) return o;
+  if (r.source === 'buildkit' && directive.error) return 'error';
+  return r.severity;
+}
+
+/** The rules that run: not ignored or switched off, experimental ones only when enabled, BuildKit's minus `skip`. */
+function selectRules(rules: readonly Rule[], options: LintOptions, directive: CheckDirective): Rule[] {
+  const ignored = new Set(options.ignored ?? []);
+  const expOpt = options.experimental;
+  const experimentalOn = (r: Rule): boolean =>
+    expOpt === true || (Array.isArray(expOpt) && expOpt.includes(r.code)) || directive.experimentalAll || directive.experimental.has(r.code);
+  return rules.filter(
+    (r) =>
+      !ignored.has(r.code) &&
+      levelFor(r, options, directive) !== 'ignore' &&
+      (!r.experimental || experimentalOn(r)) &&
+      !(r.source === 'buildkit' && (directive.skipAll || directive.skip.has(r.code))),
+  );
+}
+
+/** What selectRules picks with no options and no `# check=` directive, computed once (most lints need just that). */
+const DEFAULT_ACTIVE: readonly Rule[] = selectRules(RULES, {}, checkDirective([]));
+const usesDefaults = (options: LintOptions, df: Dockerfile): boolean =>
+  options.rules === undefined &&
+  !options.ignored?.length &&
+  !options.overrides?.size &&
+  options.experimental === undefined &&
+  !df.directives.some((d) => d.name === 'check');
+
 /**
  * Lints a Dockerfile (from `parseTolerant`, so a broken file still gets every finding). Returns findings sorted
  * by position; `severity` is the effective one after overrides. Never throws on any parsed input.
  */
 export function lint(df: Dockerfile, options: LintOptions = {}): Finding[] {
   const ctx = new LintContext(df, options);
-  const directive = checkDirective(df);
+  const directive = checkDirective(df.directives);
   const ignored = new Set(options.ignored ?? []);
-  const expOpt = options.experimental;
-  const experimentalOn = (r: Rule): boolean =>
-    expOpt === true || (Array.isArray(expOpt) && expOpt.includes(r.code)) || directive.experimentalAll || directive.experimental.has(r.code);
-  const levelOf = (r: Rule): RuleLevel => {
-    const o = options.overrides?.get(r.code);
-    if (o) return o;
-    if (r.source === 'buildkit' && directive.error) return 'error';
-    return r.severity;
-  };
+  const levelOf = (r: Rule): RuleLevel => levelFor(r, options, directive);
   const rules = options.rules ?? RULES;
-  for (const r of rules) {
-    if (ignored.has(r.code) || levelOf(r) === 'ignore') continue;
-    if (r.experimental && !experimentalOn(r)) continue;
-    if (r.source === 'buildkit' && (directive.skipAll || directive.skip.has(r.code))) continue;
+  for (const r of usesDefaults(options, df) ? DEFAULT_ACTIVE : selectRules(rules, options, directive)) {
     try {
       ctx.runRule(r);
     } catch (e) {
@@ -176,6 +208,6 @@ export function lint(df: Dockerfile, options: LintOptions = {}): Finding[] {
       if (level !== 'ignore') emit({ rule: unusedSuppressionRule, range: s.range, message: msg }, level);
     }
   }
-  out.sort((a, b) => a.range.start.offset - b.range.start.offset || a.code.localeCompare(b.code));
+  out.sort(byPositionThenCode);
   return out;
 }

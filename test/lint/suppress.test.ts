@@ -1,6 +1,7 @@
 /** Suppressions, BuildKit's check directive, severities, configuration files and failure thresholds. */
 import { describe, expect, it } from 'vitest';
-import { lintConfigFrom } from '../../compiler/lint/index.ts';
+import { lint, lintConfigFrom, type Rule } from '../../compiler/lint/index.ts';
+import { parseTolerant } from '../../grammar/index.ts';
 import { codes, lintText } from './helpers.ts';
 
 describe('suppressions', () => {
@@ -34,6 +35,31 @@ describe('suppressions', () => {
   it('overrides and ignored from options', () => {
     expect(lintText('FROM alpine:3\nRUN sudo x\n', { overrides: new Map([['DL3004', 'info']]) }).find((x) => x.code === 'DL3004')?.severity).toBe('info');
     expect(codes('FROM alpine:3\nRUN sudo x\n', { ignored: ['DL3004'] })).not.toContain('DL3004');
+  });
+  it('a rule switched off by an override does not run; the defaults run when no option changes them', () => {
+    expect(codes('FROM alpine:3\nRUN sudo x\n', { overrides: new Map([['DL3004', 'ignore']]) })).not.toContain('DL3004');
+    expect(codes('FROM alpine:3\nRUN sudo x\n', { overrides: new Map(), ignored: [] })).toContain('DL3004');
+    // experimental rules stay off by default, with or without options
+    expect(codes('FROM alpine:3\nCOPY x /x\n', { isIgnored: () => true })).not.toContain('CopyIgnoredFile');
+    expect(codes('FROM alpine:3\nCOPY x /x\n', { isIgnored: () => true, experimental: ['CopyIgnoredFile'] })).toContain('CopyIgnoredFile');
+  });
+});
+
+describe('finding order', () => {
+  it('by position, then by rule code in locale order (known and unknown codes alike)', () => {
+    const at0 = (code: string): Rule => ({
+      code,
+      name: code,
+      source: 'tsbuild',
+      severity: 'warning',
+      docsUrl: '',
+      description: '',
+      check: (ctx) => ctx.report(ctx.df.instructions[0]!.range, code),
+    });
+    const codesIn = ['StageNameCasing', 'zeta-custom', 'DL3006', 'Alpha-custom', 'dl3000', 'DeprecatedX', 'DL3004'];
+    const df = parseTolerant('FROM alpine:3\n').dockerfile;
+    const out = lint(df, { rules: codesIn.map(at0), reportUnusedSuppressions: false }).map((f) => f.code);
+    expect(out).toEqual([...codesIn].sort((a, b) => a.localeCompare(b)));
   });
 });
 

@@ -207,13 +207,17 @@ function globalArgNames(ctx: LintContext): Set<string> {
 }
 
 const undefinedArgInFrom = rule('UndefinedArgInFrom', 'undefined-arg-in-from', 'FROM command must use declared ARGs', (ctx) => {
-  const declared = globalArgNames(ctx);
-  const env = new Map([...declared].map((n) => [n, 'x']));
+  // built on the first FROM that names a variable (most name none)
+  let declared: Set<string> | undefined;
+  let env: Map<string, string> | undefined;
   for (const st of ctx.stages) {
     const words: Word[] = [st.from.image];
     const pf = st.from.flags.find((f) => f.name === 'platform');
     if (pf?.value) words.push({ value: pf.value, range: pf.range });
     for (const w of words) {
+      if (!w.value.includes('$')) continue;
+      declared ??= globalArgNames(ctx);
+      env ??= new Map([...declared].map((n) => [n, 'x']));
       for (const name of refs(ctx, w.value, env).unmatched) {
         const sug = closest(name, declared);
         ctx.report(w.range, `FROM argument '${name}' is not declared${sug ? ` (did you mean ${sug}?)` : ''}`, { instruction: st.from });
@@ -385,11 +389,13 @@ const invalidDefaultArgInFrom = rule(
   'invalid-default-arg-in-from',
   'Default value for global ARG results in an empty or invalid base image name',
   (ctx) => {
-    const declared = globalArgNames(ctx);
-    const stageNames = new Set(ctx.stages.flatMap((s) => (s.name ? [s.name] : [])));
+    let declared: Set<string> | undefined;
+    let stageNames: Set<string> | undefined;
     for (const st of ctx.stages) {
       const raw = st.from.image.value;
       if (!raw.includes('$')) continue;
+      declared ??= globalArgNames(ctx);
+      stageNames ??= new Set(ctx.stages.flatMap((s) => (s.name ? [s.name] : [])));
       // only ARGs that are declared (undeclared ones are UndefinedArgInFrom's)
       const env = new Map<string, string>();
       for (const n of declared) env.set(n, ctx.globalArgs.get(n) ?? (PLATFORM_ARGS.has(n) ? 'linux/amd64' : ''));
