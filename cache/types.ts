@@ -96,6 +96,8 @@ export interface BuildRecordStep {
   /** Context selector digests by a label (e.g. the source patterns). */
   readonly contextDigests?: Readonly<Record<string, string>>;
   readonly cached: boolean;
+  /** Neither run nor loaded: nothing the outputs need depended on it (its key was still computed). */
+  readonly skipped?: boolean;
   /** Ids of the steps this one takes as inputs (same order as `inputKeys`). */
   readonly inputs?: readonly string[];
   /** Where the step came from: stage name (or index as a string), 1-based line and 1-based position in the stage. */

@@ -60,6 +60,8 @@ export interface StepExplanation {
   readonly old?: StepRef;
   /** Whether NEW ran the step or took it from the cache. */
   readonly ran: boolean;
+  /** NEW neither ran nor loaded it: nothing its image needed depended on it (a builder whose COPY --from hit). */
+  readonly skipped?: boolean;
   readonly causes: readonly Cause[];
 }
 
@@ -309,7 +311,7 @@ export function explainBuilds(oldRec: BuildRecord, newRec: BuildRecord): BuildEx
     const causes: Cause[] = [...(own.get(n.id) ?? [])];
     if (o && o.cacheKey === n.cacheKey) {
       // Same key: the step was not reused although OLD had it (pruned cache, --no-cache, another store).
-      if (!n.cached && n.kind !== 'source') causes.push({ kind: 'cache-miss' });
+      if (!n.cached && !n.skipped && n.kind !== 'source') causes.push({ kind: 'cache-miss' });
     } else if (o) {
       for (const p of changedInputs(n)) {
         if (movedInput(n, p.index)) {
@@ -319,7 +321,7 @@ export function explainBuilds(oldRec: BuildRecord, newRec: BuildRecord): BuildEx
       }
       if (causes.length === 0) causes.push({ kind: 'unknown' });
     }
-    if (causes.length > 0) steps.push({ step: ref(n), ...(o ? { old: ref(o) } : {}), ran: !n.cached, causes });
+    if (causes.length > 0) steps.push({ step: ref(n), ...(o ? { old: ref(o) } : {}), ran: !n.cached && !n.skipped, ...(n.skipped ? { skipped: true } : {}), causes });
   }
   const matched = new Set([...match.values()].map((o) => o.id));
   const removed = oldRec.steps.filter((o) => relevant(o) && !matched.has(o.id)).map(ref);

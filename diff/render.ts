@@ -154,7 +154,7 @@ export function renderExplanation(e: BuildExplanation): string {
   for (const h of e.host) out += `  machine: ${h.attribute} ${h.old} -> ${h.new}\n`;
   if (e.steps.length === 0) out += '  every step has the same cache key as in the old build\n';
   for (const s of e.steps) {
-    out += `\n${s.ran ? 'RAN   ' : 'CACHED'} ${stepName(s.step)}${s.old && (s.old.line !== s.step.line || s.old.description !== s.step.description) ? `  (old: ${stepName(s.old)})` : ''}\n`;
+    out += `\n${s.ran ? 'RAN   ' : s.skipped ? 'UNUSED' : 'CACHED'} ${stepName(s.step)}${s.old && (s.old.line !== s.step.line || s.old.description !== s.step.description) ? `  (old: ${stepName(s.old)})` : ''}\n`;
     for (const c of s.causes) out += `    - ${renderCause(c, umask ? `${umask.old} -> ${umask.new}` : undefined)}\n`;
   }
   for (const r of e.removed) out += `\nREMOVED ${stepName(r)}\n`;

@@ -135,6 +135,7 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
     signal,
     bypassCache: bypass,
     quietStep: (s) => s.kind === 'source' && s.source.type !== 'image',
+    roots: outputSteps(graph),
   })).finally(() => runner.dispose());
 
   // `graph.target` is a stage index; `graph.stages` holds only the stages the target needs, so look it up by index.
@@ -164,10 +165,12 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
   }
   let stepsRun = 0;
   let stepsCached = 0;
-  for (const [id, o] of outcomes) {
-    const step = graph.steps.get(id);
-    if (!step || step.kind === 'source') continue;
-    if (o.cached) stepsCached++;
+  let stepsSkipped = 0;
+  for (const step of graph.steps.values()) {
+    if (step.kind === 'source') continue;
+    const o = outcomes.get(step.id);
+    if (!o) stepsSkipped++;
+    else if (o.cached) stepsCached++;
     else stepsRun++;
   }
   const durationMs = Date.now() - started;
@@ -181,6 +184,7 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
     size: image.size,
     stepsRun,
     stepsCached,
+    ...(stepsSkipped > 0 ? { stepsSkipped } : {}),
   });
   return {
     imageId: image.configDigest,
@@ -205,6 +209,18 @@ export interface CacheExport {
   readonly type: 'local';
   readonly dest: string;
   readonly mode: 'min' | 'max';
+}
+
+/**
+ * The steps whose outcomes the image needs: every step of the target's stage chain (each makes one of its layers
+ * or history entries). Other stages are resolved only as far as a step of the chain that must run needs them.
+ */
+export function outputSteps(graph: BuildGraph): StepId[] {
+  const chain = new Set(targetChain(graph).map((s) => s.index));
+  const out: StepId[] = [];
+  for (const st of graph.stages) if (chain.has(st.index)) out.push(st.last);
+  for (const step of graph.steps.values()) if (step.origin !== undefined && chain.has(step.origin.stageIndex)) out.push(step.id);
+  return out;
 }
 
 /** The cache keys a cache export carries: the filesystem steps of the target's stage chain (min) or of every stage (max). */

@@ -21,6 +21,8 @@ export type ProgressEvent =
   | { readonly type: 'warning'; readonly time: number; readonly diagnostic: Diagnostic }
   | { readonly type: 'step-start'; readonly time: number; readonly id: string }
   | { readonly type: 'step-cached'; readonly time: number; readonly id: string }
+  /** Not needed for the outputs (what needed it was a cache hit): neither run nor loaded. */
+  | { readonly type: 'step-skipped'; readonly time: number; readonly id: string }
   | { readonly type: 'step-log'; readonly time: number; readonly id: string; readonly stream: 'stdout' | 'stderr'; readonly data: string }
   | { readonly type: 'step-done'; readonly time: number; readonly id: string; readonly durationMs: number }
   | {
@@ -42,6 +44,8 @@ export type ProgressEvent =
       readonly size?: number;
       readonly stepsRun: number;
       readonly stepsCached: number;
+      /** Steps neither run nor loaded because nothing the outputs need depended on them. */
+      readonly stepsSkipped?: number;
     };
 
 export type ProgressSink = (event: ProgressEvent) => void;

@@ -2,6 +2,14 @@
  * The scheduler walks a build graph in dependency order with p-limit: every step starts as soon as its inputs are
  * done, independent stages and steps run concurrently, and the first failure aborts the rest.
  *
+ * It is lazy, as BuildKit's solver is:
+ * - every step gets its key and a cache lookup, in dependency order (a key needs its inputs' keys, never their
+ *   results; hits are reported CACHED, as BuildKit reports every vertex whose key it finds);
+ * - what must run is the `roots` the caller needs and the inputs of every needed step that missed (a hit needs
+ *   nothing more), so when `COPY --from=builder` hits, nothing of the builder stage runs;
+ * - the needed misses run, each as soon as its inputs are done; the rest are reported `step-skipped`.
+ * A CI build with a `--cache-from` that holds only the image's own steps (mode=min) thus skips the builder stages.
+ *
  * What a step *does* is behind `StepRunner` so that the walk is tested with fakes and the real runner (runc,
  * overlayfs, the content store) plugs in unchanged.
  */
@@ -17,6 +25,8 @@ export interface StepRunner<R> {
   lookup(step: Step, key: CacheKey): Promise<R | undefined>;
   /** Executes the step on its inputs' results and stores the outcome under `key`. */
   run(step: Step, inputs: readonly R[], key: CacheKey, signal: AbortSignal): Promise<R>;
+  /** Inputs whose results `lookup` needs as well as their keys (a `COPY --link` hit is stacked on its base). */
+  lookupNeeds?(step: Step): readonly StepId[];
 }
 
 export interface StepOutcome<R> {
@@ -34,6 +44,11 @@ export interface ScheduleOptions {
   readonly bypassCache?: (step: Step) => boolean;
   /** Source steps are resolved silently (no progress line) when this says so. */
   readonly quietStep?: (step: Step) => boolean;
+  /**
+   * The steps whose outcomes the caller needs (default: every step). Other steps are resolved only when a root
+   * that must run needs their results; those never resolved are reported as `step-skipped`.
+   */
+  readonly roots?: readonly StepId[];
 }
 
 /** Thrown when a step fails; carries the step so the CLI can show its Dockerfile excerpt. */
@@ -63,33 +78,98 @@ export async function schedule<R>(
   const onOuterAbort = (): void => abort.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const outcomes = new Map<StepId, StepOutcome<R>>();
+  const keys = new Map<StepId, Promise<CacheKey>>();
   const pending = new Map<StepId, Promise<StepOutcome<R>>>();
   let firstError: unknown;
+  const stepOf = (id: StepId): Step => {
+    const step = graph.steps.get(id);
+    if (!step) throw new Error(`build graph refers to missing step ${id}`);
+    return step;
+  };
+  const failed = (e: unknown): void => {
+    if (firstError === undefined) {
+      firstError = e;
+      abort.abort(e);
+    }
+  };
 
+  // Steps that must not use the cache are roots too: `--no-cache-filter deps` asks for deps to run even when what
+  // uses it is a hit.
+  const roots = new Set<StepId>(opts.roots ?? graph.steps.keys());
+  if (opts.roots && opts.bypassCache) for (const s of graph.steps.values()) if (opts.bypassCache(s)) roots.add(s.id);
+
+  /** A step's cache key: its inputs' keys first (their results are not needed for it). */
+  const keyOf = (id: StepId): Promise<CacheKey> => {
+    const existing = keys.get(id);
+    if (existing) return existing;
+    const step = stepOf(id);
+    const p = (async () => {
+      const inputKeys = await Promise.all(step.inputs.map(keyOf));
+      return limit(() => {
+        if (abort.signal.aborted) throw abort.signal.reason ?? new Error('aborted');
+        return runner.key(step, inputKeys);
+      });
+    })();
+    p.catch(failed);
+    keys.set(id, p);
+    return p;
+  };
+
+  /**
+   * A step's cache lookup, after its inputs' lookups (so hits are reported in dependency order): the hit's
+   * outcome, or undefined for a miss, a step that must not use the cache, or a lookup that needs results which only
+   * running will make (a `COPY --link` hit is stacked on its base; if the base missed, `visit` looks again once the
+   * base is there).
+   */
+  const lookups = new Map<StepId, Promise<StepOutcome<R> | undefined>>();
+  /** Steps whose lookup waits for their inputs' results: `visit` makes it once they are there. */
+  const deferred = new Set<StepId>();
+  const lookupNow = async (step: Step, key: CacheKey): Promise<StepOutcome<R> | undefined> => {
+    // (a lookup reads an index entry: no need to queue it behind other work)
+    if (abort.signal.aborted) throw abort.signal.reason ?? new Error('aborted');
+    const hit = await runner.lookup(step, key);
+    if (hit === undefined) return undefined;
+    if (!(opts.quietStep?.(step) ?? false)) opts.emit({ type: 'step-cached', time: Date.now(), id: step.id });
+    const o: StepOutcome<R> = { key, result: hit, cached: true, durationMs: 0 };
+    outcomes.set(step.id, o);
+    return o;
+  };
+  const lookupOf = (id: StepId): Promise<StepOutcome<R> | undefined> => {
+    const existing = lookups.get(id);
+    if (existing) return existing;
+    const step = stepOf(id);
+    const p = (async () => {
+      const key = await keyOf(id);
+      await Promise.all(step.inputs.map(lookupOf));
+      if (opts.bypassCache?.(step) ?? false) return undefined;
+      const needs = await Promise.all((runner.lookupNeeds?.(step) ?? []).map(lookupOf));
+      if (needs.some((o) => o === undefined)) {
+        deferred.add(id);
+        return undefined;
+      }
+      return lookupNow(step, key);
+    })();
+    p.catch(failed);
+    lookups.set(id, p);
+    return p;
+  };
+
+  /** A needed step's outcome: its hit, or a run once its inputs' outcomes are there. */
   const visit = (id: StepId): Promise<StepOutcome<R>> => {
     const existing = pending.get(id);
     if (existing) return existing;
-    const step = graph.steps.get(id);
-    if (!step) throw new Error(`build graph refers to missing step ${id}`);
+    const step = stepOf(id);
     const p = (async () => {
+      const hit = await lookupOf(id);
+      if (hit) return hit;
+      const key = await keyOf(id);
       const inputs = await Promise.all(step.inputs.map(visit));
+      const late = deferred.has(id) ? await lookupNow(step, key) : undefined;
+      if (late) return late;
+      const quiet = opts.quietStep?.(step) ?? false;
       return limit(async () => {
         if (abort.signal.aborted) throw abort.signal.reason ?? new Error('aborted');
-        const quiet = opts.quietStep?.(step) ?? false;
-        const key = await runner.key(
-          step,
-          inputs.map((i) => i.key),
-        );
         const started = Date.now();
-        if (!(opts.bypassCache?.(step) ?? false)) {
-          const hit = await runner.lookup(step, key);
-          if (hit !== undefined) {
-            if (!quiet) opts.emit({ type: 'step-cached', time: Date.now(), id });
-            const o: StepOutcome<R> = { key, result: hit, cached: true, durationMs: 0 };
-            outcomes.set(id, o);
-            return o;
-          }
-        }
         if (!quiet) opts.emit({ type: 'step-start', time: started, id });
         const result = await runner.run(
           step,
@@ -104,20 +184,22 @@ export async function schedule<R>(
         return o;
       });
     })();
-    p.catch((e: unknown) => {
-      if (firstError === undefined) {
-        firstError = e;
-        abort.abort(e);
-      }
-    });
+    p.catch(failed);
     pending.set(id, p);
     return p;
   };
 
   try {
-    const all = [...graph.steps.keys()].map(visit);
-    await Promise.allSettled(all);
+    // Every step is looked up (hits are reported even where nothing needs them), while the roots are visited: a
+    // visit that misses visits its inputs, so what must run is found as lookups come in, with no barrier between
+    // hashing the context for one step and running another.
+    const looked = Promise.allSettled([...graph.steps.keys()].map(lookupOf));
+    await Promise.allSettled([...roots].map(visit));
+    await looked;
     if (firstError !== undefined) throw firstError;
+    for (const step of graph.steps.values()) {
+      if (!outcomes.has(step.id) && !(opts.quietStep?.(step) ?? false)) opts.emit({ type: 'step-skipped', time: Date.now(), id: step.id });
+    }
     return outcomes;
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);

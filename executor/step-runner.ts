@@ -91,6 +91,8 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
     return context;
   };
   const results = new Map<StepId, FsResult>();
+  /** Every key computed, also of steps the scheduler then skipped (the build record keeps them for `diff --builds`). */
+  const stepKeys = new Map<StepId, CacheKey>();
   /** Layer blobs this build's cache lookups found stored (see CacheIndex.get). */
   const layersPresent = new Set<Digest>();
   const cacheMountRoot = join(store.root, 'cache-mounts');
@@ -394,7 +396,13 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
         urlResults.set(step.id, { kind: 'url', dir, filename, digest: got.digest });
         digests.push(got.digest);
       }
-      return computeCacheKey(step, inputKeys, digests);
+      const key = computeCacheKey(step, inputKeys, digests);
+      stepKeys.set(step.id, key);
+      return key;
+    },
+    lookupNeeds(step) {
+      const base = linkBaseOf(step);
+      return base === undefined ? [] : [base];
     },
     async lookup(step, key) {
       let r: FsResult | undefined;
@@ -468,8 +476,8 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
           description: s.origin?.text ?? s.description,
           kind: s.kind,
           definitionDigest: s.definitionDigest,
-          inputKeys: s.inputs.map((i) => outcomes.get(i)?.key ?? ''),
-          ...(o ? { cacheKey: o.key, cached: o.cached, durationMs: o.durationMs } : { cached: false }),
+          inputKeys: s.inputs.map((i) => stepKeys.get(i) ?? ''),
+          ...(o ? { cacheKey: o.key, cached: o.cached, durationMs: o.durationMs } : { ...(stepKeys.has(s.id) ? { cacheKey: stepKeys.get(s.id), skipped: true } : {}), cached: false }),
           ...(digests ? { contextDigests: Object.fromEntries(s.contextSelectors.map((sel, i) => [sel.include.join(' '), digests[i] ?? ''])) } : {}),
           inputs: [...s.inputs],
           ...(s.origin

@@ -75,6 +75,9 @@ export function createPlainPrinter(write: (s: string) => void): (e: ProgressEven
         header(e.id);
         write(`#${num(e.id)} CACHED\n`);
         break;
+      case 'step-skipped':
+        // as in BuildKit's plain output, a step that was not needed prints nothing (the summary counts it)
+        break;
       case 'step-log': {
         header(e.id);
         const t = ((e.time - (started.get(e.id) ?? e.time)) / 1000).toFixed(3);
@@ -96,6 +99,7 @@ export function createPlainPrinter(write: (s: string) => void): (e: ProgressEven
         break;
       case 'build-done': {
         const parts = [`${e.stepsRun} run`, `${e.stepsCached} cached`];
+        if (e.stepsSkipped) parts.push(`${e.stepsSkipped} not needed`);
         write(`\nBuilt in ${formatDuration(e.durationMs)} (${parts.join(', ')})`);
         if (e.imageId) write(`: ${e.imageId}`);
         if (e.size !== undefined) write(` ${formatSize(e.size)}`);

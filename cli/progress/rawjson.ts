@@ -30,6 +30,8 @@ export type RawJsonEvent =
   | (Base & { readonly type: 'build.started'; readonly vertices: readonly { id: string; name: string; kind: StepInfo['kind'] }[] })
   | (VertexBase & { readonly type: 'vertex.started'; readonly started: string })
   | (VertexBase & { readonly type: 'vertex.cached'; readonly cached: true; readonly completed: string })
+  /** Not needed for the outputs: neither run nor loaded. */
+  | (VertexBase & { readonly type: 'vertex.skipped' })
   | (VertexBase & { readonly type: 'vertex.log'; readonly stream: 'stdout' | 'stderr'; readonly line: string })
   | (VertexBase & {
       readonly type: 'vertex.completed';
@@ -59,6 +61,7 @@ export type RawJsonEvent =
       readonly size?: number;
       readonly stepsRun: number;
       readonly stepsCached: number;
+      readonly stepsSkipped?: number;
     })
   | (Base & {
       readonly type: 'build.error';
@@ -115,6 +118,9 @@ export function createRawJsonPrinter(write: (s: string) => void): { emit: (e: Pr
       case 'step-cached':
         out({ v: 1, type: 'vertex.cached', time, id: e.id, name: name(e.id), cached: true, completed: time });
         return;
+      case 'step-skipped':
+        out({ v: 1, type: 'vertex.skipped', time, id: e.id, name: name(e.id) });
+        return;
       case 'step-log': {
         const prev = partial.get(e.id);
         // A switch of stream ends the pending partial line of the other stream.
@@ -163,6 +169,7 @@ export function createRawJsonPrinter(write: (s: string) => void): { emit: (e: Pr
           ...(e.size !== undefined ? { size: e.size } : {}),
           stepsRun: e.stepsRun,
           stepsCached: e.stepsCached,
+          ...(e.stepsSkipped ? { stepsSkipped: e.stepsSkipped } : {}),
         });
         return;
     }

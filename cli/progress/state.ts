@@ -22,7 +22,7 @@ export interface ViewState {
   readonly steps: readonly StepView[];
   readonly warnings: readonly string[];
   readonly startedAt?: number;
-  readonly summary?: { durationMs: number; imageId?: string; size?: number; stepsRun: number; stepsCached: number };
+  readonly summary?: { durationMs: number; imageId?: string; size?: number; stepsRun: number; stepsCached: number; stepsSkipped?: number };
   readonly exportMessages: readonly string[];
 }
 
@@ -55,6 +55,9 @@ export function reduce(state: ViewState, e: ProgressEvent): ViewState {
       return update(state, e.id, (s) => ({ ...s, status: 'running', startedAt: e.time }));
     case 'step-cached':
       return update(state, e.id, (s) => ({ ...s, status: 'cached' }));
+    case 'step-skipped':
+      // not needed: it leaves the view (it was only ever waiting)
+      return { ...state, steps: state.steps.filter((s) => s.id !== e.id) };
     case 'step-log':
       return update(state, e.id, (s) => {
         const lines = [...s.lastLines];
@@ -70,7 +73,14 @@ export function reduce(state: ViewState, e: ProgressEvent): ViewState {
     case 'build-done':
       return {
         ...state,
-        summary: { durationMs: e.durationMs, imageId: e.imageId, size: e.size, stepsRun: e.stepsRun, stepsCached: e.stepsCached },
+        summary: {
+          durationMs: e.durationMs,
+          imageId: e.imageId,
+          size: e.size,
+          stepsRun: e.stepsRun,
+          stepsCached: e.stepsCached,
+          ...(e.stepsSkipped ? { stepsSkipped: e.stepsSkipped } : {}),
+        },
       };
   }
 }

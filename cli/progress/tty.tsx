@@ -123,7 +123,7 @@ export function LiveRegion({ state, now, tick, maxRows = Infinity }: { state: Vi
 export function Summary({ summary }: { summary: NonNullable<ViewState['summary']> }): React.ReactElement {
   return (
     <Text>
-      <Text bold>Built in {formatDuration(summary.durationMs)}</Text> ({summary.stepsRun} run, {summary.stepsCached} cached)
+      <Text bold>Built in {formatDuration(summary.durationMs)}</Text> ({summary.stepsRun} run, {summary.stepsCached} cached{summary.stepsSkipped ? `, ${summary.stepsSkipped} not needed` : ''})
       {summary.imageId ? ` ${summary.imageId}` : ''}
       {summary.size !== undefined ? ` ${formatSize(summary.size)}` : ''}
     </Text>

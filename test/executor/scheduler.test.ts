@@ -23,17 +23,31 @@ function graphOf(edges: Record<string, string[]>): BuildGraph {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function fakeRunner(opts: { cached?: Set<string>; fail?: string; delay?: number } = {}) {
+function fakeRunner(opts: { cached?: Set<string>; fail?: string; delay?: number; lookupNeeds?: Record<string, string[]>; lookupDelay?: Record<string, number>; keyDelay?: Record<string, number> } = {}) {
   const log: string[] = [];
+  const keyed: string[] = [];
+  const looked: string[] = [];
+  const done = new Set<string>();
   let running = 0;
   let maxRunning = 0;
   const runner: StepRunner<string> = {
     async key(step, inputKeys) {
+      keyed.push(step.id);
+      if (opts.keyDelay?.[step.id] !== undefined) {
+        await sleep(opts.keyDelay[step.id]!);
+        log.push(`keyed ${step.id}`);
+      }
       return `${step.id}(${inputKeys.join(',')})` as CacheKey;
     },
     async lookup(step) {
-      return opts.cached?.has(step.id) ? `cached:${step.id}` : undefined;
+      looked.push(step.id);
+      await sleep(opts.lookupDelay?.[step.id] ?? 0);
+      for (const n of opts.lookupNeeds?.[step.id] ?? []) if (!done.has(n)) throw new Error(`lookup of ${step.id} before ${n} was resolved`);
+      if (!opts.cached?.has(step.id)) return undefined;
+      done.add(step.id);
+      return `cached:${step.id}`;
     },
+    ...(opts.lookupNeeds ? { lookupNeeds: (step: Step) => (opts.lookupNeeds![step.id] ?? []).map(stepId) } : {}),
     async run(step, inputs, _key, signal) {
       running++;
       maxRunning = Math.max(maxRunning, running);
@@ -42,6 +56,7 @@ function fakeRunner(opts: { cached?: Set<string>; fail?: string; delay?: number 
         await sleep(opts.delay ?? 20);
         if (signal.aborted) throw new Error(`aborted ${step.id}`);
         if (opts.fail === step.id) throw new Error(`boom ${step.id}`);
+        done.add(step.id);
         return `${step.id}[${inputs.join(',')}]`;
       } finally {
         running--;
@@ -49,7 +64,7 @@ function fakeRunner(opts: { cached?: Set<string>; fail?: string; delay?: number 
       }
     },
   };
-  return { runner, log, maxRunning: () => maxRunning };
+  return { runner, log, keyed, looked, maxRunning: () => maxRunning };
 }
 
 describe('schedule', () => {
@@ -93,5 +108,69 @@ describe('schedule', () => {
     const { runner, log } = fakeRunner({ fail: 'bad' });
     await expect(schedule(g, runner, { parallelism: 1, emit: () => {} })).rejects.toThrow('boom bad');
     expect(log).not.toContain('start after');
+  });
+
+  it('resolves only what the roots need: a hit needs its inputs\' keys, not their results', async () => {
+    // builder: a → b; image: c (uses b, like COPY --from=builder) → d
+    const g = graphOf({ a: [], b: ['a'], c: ['b'], d: ['c'] });
+    const events: ProgressEvent[] = [];
+    // (c's lookup is the slow one: d's outcome still comes after it)
+    const f = fakeRunner({ cached: new Set(['c', 'd']), lookupDelay: { c: 40 } });
+    const out = await schedule(g, f.runner, { parallelism: 2, emit: (e) => events.push(e), roots: [stepId('d'), stepId('c')] });
+    expect(f.log).toEqual([]);
+    expect([...f.keyed].sort()).toEqual(['a', 'b', 'c', 'd']);
+    // a and b are looked up (a hit would be reported CACHED) but, being misses nothing needs, never run
+    expect([...f.looked].sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect([...out.keys()].sort()).toEqual(['c', 'd']);
+    expect(out.get(stepId('d'))!.key).toBe('d(c(b(a())))');
+    // roots come out in dependency order; the steps nothing needed are reported last
+    expect(events.map((e) => `${e.type}:${'id' in e ? e.id : ''}`)).toEqual(['step-cached:c', 'step-cached:d', 'step-skipped:a', 'step-skipped:b']);
+    // when the builder's entries are there, they are reported CACHED (as BuildKit does), still without running
+    const all = fakeRunner({ cached: new Set(['a', 'b', 'c', 'd']) });
+    const ev2: ProgressEvent[] = [];
+    await schedule(g, all.runner, { parallelism: 2, emit: (e) => ev2.push(e), roots: [stepId('c'), stepId('d')] });
+    expect(ev2.map((e) => `${e.type}:${'id' in e ? e.id : ''}`)).toEqual(['step-cached:a', 'step-cached:b', 'step-cached:c', 'step-cached:d']);
+  });
+
+  it('a root that misses pulls in its inputs, and they in turn stop at hits', async () => {
+    const g = graphOf({ a: [], b: ['a'], c: ['b'], d: ['c'] });
+    const f = fakeRunner({ cached: new Set(['b']) });
+    const out = await schedule(g, f.runner, { parallelism: 2, emit: () => {}, roots: [stepId('d')] });
+    expect(f.log).toEqual(['start c', 'end c', 'start d', 'end d']);
+    expect(out.get(stepId('d'))!.result).toBe('d[c[cached:b]]');
+    expect(out.has(stepId('a'))).toBe(false);
+  });
+
+  it('a step that must not use the cache runs even when what uses it is a hit (--no-cache-filter)', async () => {
+    const g = graphOf({ a: [], b: ['a'], c: ['b'] });
+    const f = fakeRunner({ cached: new Set(['a', 'b', 'c']) });
+    await schedule(g, f.runner, { parallelism: 2, emit: () => {}, roots: [stepId('c')], bypassCache: (s) => s.id === 'b' });
+    expect(f.log).toEqual(['start b', 'end b']);
+  });
+
+  it('a lookup waits for the inputs the runner says it needs (a COPY --link hit is stacked on its base)', async () => {
+    const g = graphOf({ base: [], link: ['base'] });
+    const f = fakeRunner({ cached: new Set(['link']), lookupNeeds: { link: ['base'] } });
+    const out = await schedule(g, f.runner, { parallelism: 2, emit: () => {}, roots: [stepId('link')] });
+    expect(f.log).toEqual(['start base', 'end base']);
+    expect(out.get(stepId('link'))!.cached).toBe(true);
+  });
+
+  it('needed steps of other stages run concurrently even when the roots that need them form a chain', async () => {
+    // final stage: base → ca (COPY --from=a) → cb (COPY --from=b); stages a and b are independent
+    const g = graphOf({ base: [], a: [], b: [], ca: ['base', 'a'], cb: ['ca', 'b'] });
+    const f = fakeRunner({ delay: 40 });
+    await schedule(g, f.runner, { parallelism: 4, emit: () => {}, roots: [stepId('base'), stepId('ca'), stepId('cb')] });
+    expect(f.log.indexOf('start b')).toBeLessThan(f.log.indexOf('end a'));
+    expect(f.log.indexOf('end cb')).toBe(f.log.length - 1);
+  });
+
+  it('a needed step runs without waiting for the keys of steps it does not depend on (no barrier)', async () => {
+    // `slow` stands for a COPY of a large context in another stage: hashing it must not hold up `a`
+    const g = graphOf({ a: [], slow: [], c: ['a', 'slow'] });
+    const f = fakeRunner({ keyDelay: { slow: 150 }, delay: 20 });
+    await schedule(g, f.runner, { parallelism: 2, emit: () => {}, roots: [stepId('a'), stepId('c')] });
+    expect(f.log.indexOf('start a')).toBeLessThan(f.log.indexOf('keyed slow'));
+    expect(f.log.at(-1)).toBe('end c');
   });
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspect, makeRig, plainSteps, ranSteps, step, type Rig } from './helpers.ts';
 import { repoRoot } from '../helpers/env.ts';
+import { openStore } from '../../cache/index.ts';
 
 const busyboxExample = path.join(repoRoot, 'examples/busybox');
 
@@ -159,9 +160,19 @@ describe('--cache-to / --cache-from type=local (a cache directory CI keeps betwe
     const idA = (await inspect(rig, 'exchange')).Id;
     const ctxB = await other.context(files);
     const fromMin = await other.ok(plain(ctxB, '-t', 'exchange-min', '--cache-from', `type=local,src=${min}`));
-    // min: the dep stage's RUN was not exported, so it runs; everything of the final stage hits
-    expect(ranSteps(fromMin.stderr)).toEqual(['RUN echo marker-exchange-dep > /dep']);
+    // min: the dep stage's RUN was not exported, but the final stage's COPY --from=dep hits, so (as in BuildKit) the
+    // dep stage is not needed: its key is computed, its RUN neither runs nor loads
+    expect(ranSteps(fromMin.stderr)).toEqual([]);
+    expect(fromMin.stderr).not.toContain('marker-exchange-dep > /dep');
+    expect(fromMin.stderr).toMatch(/\(0 run, 3 cached, 1 not needed\)/);
     expect((await inspect(other, 'exchange-min')).Id).toBe(idA);
+    // the build record keeps the skipped step's key, marked as skipped
+    const records = await openStore(other.store).then((st) => st.records.list());
+    const depRun = records.at(-1)!.steps.find((x) => x.description === 'RUN echo marker-exchange-dep > /dep');
+    expect(depRun).toMatchObject({ skipped: true, cached: false, cacheKey: expect.stringMatching(/^sha256:/) });
+    const json = await other.ok(['build', '--progress', 'rawjson', '-t', 'exchange-min', ctxB]);
+    const skipped = json.stdout.split('\n').concat(json.stderr.split('\n')).filter((l) => l.includes('"vertex.skipped"'));
+    expect(skipped.map((l) => (JSON.parse(l) as { name: string }).name)).toEqual(['[dep 2/2] RUN echo marker-exchange-dep > /dep']);
     const ctxC = await other.context({ ...files, Dockerfile: files.Dockerfile.replace('marker-exchange-dep', 'marker-exchange-dep2') });
     await rig.ok(plain(await rig.context({ ...files, Dockerfile: files.Dockerfile.replace('marker-exchange-dep', 'marker-exchange-dep2') }), '--cache-to', `type=local,dest=${max},mode=max`));
     const fromMax = await other.ok(plain(ctxC, '--cache-from', `type=local,src=${max}`));

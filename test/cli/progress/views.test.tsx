@@ -39,6 +39,30 @@ describe('progress state and ink view', () => {
     expect(s.steps[1]!.lastLines).toEqual(['compiling a', 'compiling b']);
   });
 
+  it('a step that was not needed leaves the view, and the summary counts it', () => {
+    let s = events.slice(0, 2).reduce(reduce, initialState);
+    s = [
+      { type: 'step-skipped', time: 1003, id: 's1' },
+      { type: 'step-start', time: 1004, id: 's2' },
+      { type: 'step-done', time: 2004, id: 's2', durationMs: 1000 },
+      { type: 'build-done', time: 2100, durationMs: 1100, stepsRun: 1, stepsCached: 1, stepsSkipped: 1 },
+    ].reduce((a, e) => reduce(a, e as ProgressEvent), s);
+    expect(s.steps.map((x) => x.id)).toEqual(['s0', 's2']);
+    const { lastFrame } = render(<BuildView state={s} now={2100} tick={0} />);
+    expect(lastFrame()).not.toContain('RUN make');
+    expect(lastFrame()).toContain('Built in 1.1s (1 run, 1 cached, 1 not needed)');
+    let plain = '';
+    const p = createPlainPrinter((x) => (plain += x));
+    for (const e of [...events.slice(0, 2), { type: 'step-skipped', time: 1003, id: 's1' }, { type: 'build-done', time: 2100, durationMs: 1100, stepsRun: 0, stepsCached: 1, stepsSkipped: 1 }] as ProgressEvent[]) p(e);
+    expect(plain).not.toContain('RUN make');
+    expect(plain).toContain('(0 run, 1 cached, 1 not needed)');
+    let raw = '';
+    const r = createRawJsonPrinter((x) => (raw += x));
+    for (const e of events.slice(0, 1)) r.emit(e);
+    r.emit({ type: 'step-skipped', time: 1003, id: 's1' });
+    expect(JSON.parse(raw.trim().split('\n')[1]!)).toEqual({ v: 1, type: 'vertex.skipped', time: '1970-01-01T00:00:01.003Z', id: 's1', name: '[build 2/3] RUN make' });
+  });
+
   it('renders parallel running steps with their last output lines, then the summary', () => {
     let s = events.reduce(reduce, initialState);
     const { lastFrame, rerender } = render(<BuildView state={s} now={3002} tick={0} />);
