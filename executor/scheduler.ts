@@ -78,8 +78,6 @@ export async function schedule<R>(
   const onOuterAbort = (): void => abort.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const outcomes = new Map<StepId, StepOutcome<R>>();
-  const keys = new Map<StepId, Promise<CacheKey>>();
-  const pending = new Map<StepId, Promise<StepOutcome<R>>>();
   let firstError: unknown;
   const stepOf = (id: StepId): Step => {
     const step = graph.steps.get(id);
@@ -92,6 +90,20 @@ export async function schedule<R>(
       abort.abort(e);
     }
   };
+  /** `make` run once per step; its promise is shared, and a rejection aborts the build. */
+  const perStep = <T>(make: (step: Step) => Promise<T>): ((id: StepId) => Promise<T>) => {
+    const memo = new Map<StepId, Promise<T>>();
+    return (id) => {
+      let p = memo.get(id);
+      if (!p) {
+        p = make(stepOf(id));
+        p.catch(failed);
+        memo.set(id, p);
+      }
+      return p;
+    };
+  };
+  const quiet = (step: Step): boolean => opts.quietStep?.(step) ?? false;
 
   // Steps that must not use the cache are roots too: `--no-cache-filter deps` asks for deps to run even when what
   // uses it is a hit.
@@ -99,95 +111,70 @@ export async function schedule<R>(
   if (opts.roots && opts.bypassCache) for (const s of graph.steps.values()) if (opts.bypassCache(s)) roots.add(s.id);
 
   /** A step's cache key: its inputs' keys first (their results are not needed for it). */
-  const keyOf = (id: StepId): Promise<CacheKey> => {
-    const existing = keys.get(id);
-    if (existing) return existing;
-    const step = stepOf(id);
-    const p = (async () => {
-      const inputKeys = await Promise.all(step.inputs.map(keyOf));
-      return limit(() => {
-        if (abort.signal.aborted) throw abort.signal.reason ?? new Error('aborted');
-        return runner.key(step, inputKeys);
-      });
-    })();
-    p.catch(failed);
-    keys.set(id, p);
-    return p;
-  };
+  const keyOf = perStep(async (step): Promise<CacheKey> => {
+    const inputKeys = await Promise.all(step.inputs.map(keyOf));
+    return limit(() => {
+      abort.signal.throwIfAborted();
+      return runner.key(step, inputKeys);
+    });
+  });
 
+  /** Steps whose lookup waits for their inputs' results: `visit` makes it once they are there. */
+  const deferred = new Set<StepId>();
+  const lookupNow = async (step: Step, key: CacheKey): Promise<StepOutcome<R> | undefined> => {
+    // (a lookup reads an index entry: no need to queue it behind other work)
+    abort.signal.throwIfAborted();
+    const hit = await runner.lookup(step, key);
+    if (hit === undefined) return undefined;
+    if (!quiet(step)) opts.emit({ type: 'step-cached', time: Date.now(), id: step.id });
+    const o: StepOutcome<R> = { key, result: hit, cached: true, durationMs: 0 };
+    outcomes.set(step.id, o);
+    return o;
+  };
   /**
    * A step's cache lookup, after its inputs' lookups (so hits are reported in dependency order): the hit's
    * outcome, or undefined for a miss, a step that must not use the cache, or a lookup that needs results which only
    * running will make (a `COPY --link` hit is stacked on its base; if the base missed, `visit` looks again once the
    * base is there).
    */
-  const lookups = new Map<StepId, Promise<StepOutcome<R> | undefined>>();
-  /** Steps whose lookup waits for their inputs' results: `visit` makes it once they are there. */
-  const deferred = new Set<StepId>();
-  const lookupNow = async (step: Step, key: CacheKey): Promise<StepOutcome<R> | undefined> => {
-    // (a lookup reads an index entry: no need to queue it behind other work)
-    if (abort.signal.aborted) throw abort.signal.reason ?? new Error('aborted');
-    const hit = await runner.lookup(step, key);
-    if (hit === undefined) return undefined;
-    if (!(opts.quietStep?.(step) ?? false)) opts.emit({ type: 'step-cached', time: Date.now(), id: step.id });
-    const o: StepOutcome<R> = { key, result: hit, cached: true, durationMs: 0 };
-    outcomes.set(step.id, o);
-    return o;
-  };
-  const lookupOf = (id: StepId): Promise<StepOutcome<R> | undefined> => {
-    const existing = lookups.get(id);
-    if (existing) return existing;
-    const step = stepOf(id);
-    const p = (async () => {
-      const key = await keyOf(id);
-      await Promise.all(step.inputs.map(lookupOf));
-      if (opts.bypassCache?.(step) ?? false) return undefined;
-      const needs = await Promise.all((runner.lookupNeeds?.(step) ?? []).map(lookupOf));
-      if (needs.some((o) => o === undefined)) {
-        deferred.add(id);
-        return undefined;
-      }
-      return lookupNow(step, key);
-    })();
-    p.catch(failed);
-    lookups.set(id, p);
-    return p;
-  };
+  const lookupOf = perStep(async (step): Promise<StepOutcome<R> | undefined> => {
+    const key = await keyOf(step.id);
+    await Promise.all(step.inputs.map(lookupOf));
+    if (opts.bypassCache?.(step) ?? false) return undefined;
+    const needs = await Promise.all((runner.lookupNeeds?.(step) ?? []).map(lookupOf));
+    if (needs.some((o) => o === undefined)) {
+      deferred.add(step.id);
+      return undefined;
+    }
+    return lookupNow(step, key);
+  });
 
   /** A needed step's outcome: its hit, or a run once its inputs' outcomes are there. */
-  const visit = (id: StepId): Promise<StepOutcome<R>> => {
-    const existing = pending.get(id);
-    if (existing) return existing;
-    const step = stepOf(id);
-    const p = (async () => {
-      const hit = await lookupOf(id);
-      if (hit) return hit;
-      const key = await keyOf(id);
-      const inputs = await Promise.all(step.inputs.map(visit));
-      const late = deferred.has(id) ? await lookupNow(step, key) : undefined;
-      if (late) return late;
-      const quiet = opts.quietStep?.(step) ?? false;
-      return limit(async () => {
-        if (abort.signal.aborted) throw abort.signal.reason ?? new Error('aborted');
-        const started = Date.now();
-        if (!quiet) opts.emit({ type: 'step-start', time: started, id });
-        const result = await runner.run(
-          step,
-          inputs.map((i) => i.result),
-          key,
-          abort.signal,
-        );
-        const durationMs = Date.now() - started;
-        if (!quiet) opts.emit({ type: 'step-done', time: Date.now(), id, durationMs });
-        const o: StepOutcome<R> = { key, result, cached: false, durationMs };
-        outcomes.set(id, o);
-        return o;
-      });
-    })();
-    p.catch(failed);
-    pending.set(id, p);
-    return p;
-  };
+  const visit: (id: StepId) => Promise<StepOutcome<R>> = perStep(async (step) => {
+    const hit = await lookupOf(step.id);
+    if (hit) return hit;
+    const key = await keyOf(step.id);
+    const inputs = await Promise.all(step.inputs.map(visit));
+    const late = deferred.has(step.id) ? await lookupNow(step, key) : undefined;
+    if (late) return late;
+    return limit(async () => {
+      abort.signal.throwIfAborted();
+      const id = step.id;
+      const started = Date.now();
+      if (!quiet(step)) opts.emit({ type: 'step-start', time: started, id });
+      const result = await runner.run(
+        step,
+        inputs.map((i) => i.result),
+        key,
+        abort.signal,
+      );
+      const durationMs = Date.now() - started;
+      if (!quiet(step)) opts.emit({ type: 'step-done', time: Date.now(), id, durationMs });
+      const o: StepOutcome<R> = { key, result, cached: false, durationMs };
+      outcomes.set(id, o);
+      return o;
+    });
+  });
 
   try {
     // Every step is looked up (hits are reported even where nothing needs them), while the roots are visited: a
@@ -198,7 +185,7 @@ export async function schedule<R>(
     await looked;
     if (firstError !== undefined) throw firstError;
     for (const step of graph.steps.values()) {
-      if (!outcomes.has(step.id) && !(opts.quietStep?.(step) ?? false)) opts.emit({ type: 'step-skipped', time: Date.now(), id: step.id });
+      if (!outcomes.has(step.id) && !quiet(step)) opts.emit({ type: 'step-skipped', time: Date.now(), id: step.id });
     }
     return outcomes;
   } finally {
