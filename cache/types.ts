@@ -96,7 +96,7 @@ export interface BuildRecordStep {
   /** Context selector digests by a label (e.g. the source patterns). */
   readonly contextDigests?: Readonly<Record<string, string>>;
   readonly cached: boolean;
-  /** Neither run nor loaded: nothing the outputs need depended on it (its key was still computed). */
+  /** Not run and not in the cache: a miss that nothing the outputs need depended on (its key was still computed). */
   readonly skipped?: boolean;
   /** Ids of the steps this one takes as inputs (same order as `inputKeys`). */
   readonly inputs?: readonly string[];

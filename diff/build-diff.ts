@@ -60,7 +60,7 @@ export interface StepExplanation {
   readonly old?: StepRef;
   /** Whether NEW ran the step or took it from the cache. */
   readonly ran: boolean;
-  /** NEW neither ran nor loaded it: nothing its image needed depended on it (a builder whose COPY --from hit). */
+  /** NEW neither ran it nor had it cached: nothing its image needed depended on it (a builder whose COPY --from hit). */
   readonly skipped?: boolean;
   readonly causes: readonly Cause[];
 }

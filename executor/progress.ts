@@ -21,7 +21,7 @@ export type ProgressEvent =
   | { readonly type: 'warning'; readonly time: number; readonly diagnostic: Diagnostic }
   | { readonly type: 'step-start'; readonly time: number; readonly id: string }
   | { readonly type: 'step-cached'; readonly time: number; readonly id: string }
-  /** Not needed for the outputs (what needed it was a cache hit): neither run nor loaded. */
+  /** A cache miss the outputs do not need (what uses it was a hit): it does not run. */
   | { readonly type: 'step-skipped'; readonly time: number; readonly id: string }
   | { readonly type: 'step-log'; readonly time: number; readonly id: string; readonly stream: 'stdout' | 'stderr'; readonly data: string }
   | { readonly type: 'step-done'; readonly time: number; readonly id: string; readonly durationMs: number }
@@ -44,7 +44,7 @@ export type ProgressEvent =
       readonly size?: number;
       readonly stepsRun: number;
       readonly stepsCached: number;
-      /** Steps neither run nor loaded because nothing the outputs need depended on them. */
+      /** Cache misses that did not run because nothing the outputs need depended on them. */
       readonly stepsSkipped?: number;
     };
 

@@ -30,7 +30,7 @@ export type RawJsonEvent =
   | (Base & { readonly type: 'build.started'; readonly vertices: readonly { id: string; name: string; kind: StepInfo['kind'] }[] })
   | (VertexBase & { readonly type: 'vertex.started'; readonly started: string })
   | (VertexBase & { readonly type: 'vertex.cached'; readonly cached: true; readonly completed: string })
-  /** Not needed for the outputs: neither run nor loaded. */
+  /** A cache miss the outputs do not need: it does not run. */
   | (VertexBase & { readonly type: 'vertex.skipped' })
   | (VertexBase & { readonly type: 'vertex.log'; readonly stream: 'stdout' | 'stderr'; readonly line: string })
   | (VertexBase & {

@@ -1,5 +1,5 @@
 /**
- * `diff --builds` on records of a lazy build: a step the build neither ran nor loaded (its stage was not needed)
+ * `diff --builds` on records of a lazy build: a step the build neither ran nor had cached (its stage was not needed)
  * is not a cache miss and is not reported as run.
  */
 import { describe, expect, it } from 'vitest';
