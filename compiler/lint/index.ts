@@ -31,8 +31,12 @@ const unusedSuppressionRule = tsbuildRule('UnusedSuppression', 'info', 'A suppre
 export const RULES: readonly Rule[] = [...buildkitRules, ...hadolintRules, ...hadolintShellRules, ...tsbuildRules, unusedSuppressionRule];
 /** The code of every rule (a suppression naming another code is reported as unknown). */
 const KNOWN_CODES: ReadonlySet<string> = new Set(RULES.map((r) => r.code));
-/** Each code's rank in locale order: findings at one offset sort by code without a localeCompare per comparison. */
-const CODE_RANK: ReadonlyMap<string, number> = new Map([...KNOWN_CODES].sort((a, b) => a.localeCompare(b)).map((c, i) => [c, i]));
+/**
+ * Each known code's rank in locale order, which for the rule codes is code-unit order (a test holds them to it): sorting
+ * them with localeCompare would load ICU's collator, 12 ms of every build's start-up. Unknown (custom) codes still
+ * compare with localeCompare.
+ */
+const CODE_RANK: ReadonlyMap<string, number> = new Map([...KNOWN_CODES].sort().map((c, i) => [c, i]));
 const byPositionThenCode = (a: Finding, b: Finding): number => {
   const d = a.range.start.offset - b.range.start.offset;
   if (d !== 0 || a.code === b.code) return d;
