@@ -7,6 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { BuildGraph, CacheKey, Step, StepId } from '../compiler/graph.ts';
+import type { Dockerfile } from '../grammar/ast.ts';
 import { TsbuildError } from '../util/errors.ts';
 import { nativePlatform } from '../util/platform.ts';
 import type { ProgressSink, StepInfo } from './progress.ts';
@@ -25,6 +26,8 @@ export interface OutputSpec {
 export interface BuildRequest {
   readonly contextDir: string;
   readonly dockerfile: { readonly path: string; readonly text: string; readonly displayName: string };
+  /** `dockerfile.text` already parsed without errors (the CLI's build checks parse it first); parsed here if absent. */
+  readonly parsed?: Dockerfile;
   readonly buildArgs: ReadonlyMap<string, string>;
   readonly target?: string;
   readonly tags: readonly string[];
@@ -72,7 +75,7 @@ export async function build(req: BuildRequest, emit: ProgressSink, signal?: Abor
     import('../compiler/index.ts'),
     import('../cache/index.ts'),
   ]));
-  const df = parse(req.dockerfile.text, { file: req.dockerfile.displayName });
+  const df = req.parsed ?? parse(req.dockerfile.text, { file: req.dockerfile.displayName });
   const store = await span('build.open-store', () => openStore(req.storeRoot));
   const platform = nativePlatform();
   const options = {

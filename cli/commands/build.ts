@@ -13,6 +13,8 @@ import { formatStepFailure } from '../progress/failure.ts';
 import { renderError } from '../render-error.ts';
 import { defaultStoreRoot } from '../store-root.ts';
 import type { BuildRequest, OutputSpec } from '../../executor/build.ts';
+import type { Dockerfile } from '../../grammar/ast.ts';
+import type { Finding } from '../../compiler/lint/types.ts';
 import { ENTITLEMENTS, type Entitlement } from '../../executor/entitlements.ts';
 
 const specs: OptionSpec[] = [
@@ -103,23 +105,49 @@ Examples:
     try {
       const request: BuildRequest = { ...parsed.request, contextDir: prepared.contextDir, dockerfile: prepared.dockerfile };
       // BuildKit's build checks: `--check` lints without building; a build prints them as warnings at the end
-      const checks = await import('./lint.ts');
-      const checked = checks.buildCheckFindings(prepared.dockerfile.text, prepared.dockerfile.displayName, prepared.contextDir, {
-        ...(parsed.request.target !== undefined ? { target: parsed.request.target } : {}),
-        buildArgs: parsed.request.buildArgs,
-      });
+      const checked = await frontend(prepared, parsed);
       if (args.includes('--check')) {
-        io.stdout.write(checks.formatCheckReport(checked.findings, prepared.dockerfile.displayName, checked.source));
+        const { formatCheckReport } = await import('./lint.ts');
+        io.stdout.write(formatCheckReport(checked.findings, prepared.dockerfile.displayName, checked.source));
         return checked.findings.some((f) => f.severity === 'error') ? 1 : 0;
       }
-      const code = await runBuild(request, parsed, io);
-      if (!parsed.quiet) io.stderr.write(checks.formatBuildWarnings(checked.findings));
+      // The build compiles the AST the checks parsed (when it has no errors; else the build's parse reports the first)
+      const code = await runBuild(checked.parsed ? { ...request, parsed: checked.parsed } : request, parsed, io);
+      if (!parsed.quiet && checked.findings.length > 0) io.stderr.write((await import('./lint.ts')).formatBuildWarnings(checked.findings));
       return code;
     } finally {
       await prepared.cleanup();
     }
   },
 };
+
+/**
+ * The build's front end: the Dockerfile's AST and its BuildKit check findings, from the store's frontend cache when
+ * nothing they depend on changed (then neither the grammar's parser nor the linter is built or loaded), else computed
+ * and remembered. Contexts unpacked from a tar or stdin into a temporary directory are not cached.
+ */
+async function frontend(prepared: PreparedContext, parsed: ParsedBuild): Promise<{ findings: readonly Finding[]; source: string; parsed?: Dockerfile }> {
+  const { FrontendCache } = await import('../../cache/frontend.ts');
+  const cache = prepared.temporary ? undefined : new FrontendCache(parsed.request.storeRoot);
+  const inputs = {
+    contextDir: prepared.contextDir,
+    dockerfilePath: prepared.dockerfile.path,
+    displayName: prepared.dockerfile.displayName,
+    text: prepared.dockerfile.text,
+    target: parsed.request.target,
+    buildArgs: parsed.request.buildArgs,
+  };
+  const key = cache?.key(inputs);
+  const hit = key !== undefined ? cache!.get(inputs, key) : undefined;
+  if (hit) return hit;
+  const { buildCheckFindings } = await import('./lint.ts');
+  const computed = buildCheckFindings(inputs.text, inputs.displayName, inputs.contextDir, {
+    ...(inputs.target !== undefined ? { target: inputs.target } : {}),
+    buildArgs: inputs.buildArgs,
+  });
+  if (key !== undefined && computed.parsed) cache!.put(inputs, key, { findings: computed.findings, source: computed.source, parsed: computed.parsed });
+  return computed;
+}
 
 async function runBuild(request: BuildRequest, parsed: ParsedBuild, io: Io): Promise<number> {
   const { build } = await import('../../executor/build.ts');
@@ -345,6 +373,8 @@ function cacheSpec(flag: 'cache-from' | 'cache-to', spec: string, dirKey: 'src' 
 export interface PreparedContext {
   readonly contextDir: string;
   readonly dockerfile: BuildRequest['dockerfile'];
+  /** The context was unpacked (from a tar or stdin) into a directory that cleanup removes. */
+  readonly temporary: boolean;
   cleanup(): Promise<void>;
 }
 
@@ -370,7 +400,7 @@ export async function prepareContext(p: ParsedBuild, io: Io): Promise<PreparedCo
     }
     if (st.isDirectory()) {
       const dockerfile = await readDockerfile(fileArg, contextArg, contextDir, io, false);
-      return { contextDir, dockerfile, cleanup: noCleanup };
+      return { contextDir, dockerfile, temporary: false, cleanup: noCleanup };
     }
     const { detectArchive } = await import('../../executor/fileops/archive.ts');
     const compression = st.isFile() ? await detectArchive(contextDir).catch(() => null) : null;
@@ -380,7 +410,7 @@ export async function prepareContext(p: ParsedBuild, io: Io): Promise<PreparedCo
     try {
       const dir = await extractContext(contextDir, compression, tmp.path);
       const dockerfile = await readDockerfile(fileArg, contextArg, dir, io, true);
-      return { contextDir: dir, dockerfile, cleanup: tmp.cleanup };
+      return { contextDir: dir, dockerfile, temporary: true, cleanup: tmp.cleanup };
     } catch (e) {
       await tmp.cleanup();
       throw e;
@@ -397,7 +427,7 @@ export async function prepareContext(p: ParsedBuild, io: Io): Promise<PreparedCo
       const dir = await extractContext(spool, compression, tmp.path);
       await rm(spool, { force: true });
       const dockerfile = await readDockerfile(fileArg, contextArg, dir, io, true);
-      return { contextDir: dir, dockerfile, cleanup: tmp.cleanup };
+      return { contextDir: dir, dockerfile, temporary: true, cleanup: tmp.cleanup };
     }
     if (fileArg !== undefined)
       throw new TsbuildError('usage/stdin', `-f ${fileArg} cannot be used when the Dockerfile comes from stdin (CONTEXT -)`, {
@@ -409,7 +439,7 @@ export async function prepareContext(p: ParsedBuild, io: Io): Promise<PreparedCo
     const dir = join(tmp.path, 'context');
     await mkdir(dir, { mode: 0o755 });
     await rm(spool, { force: true });
-    return { contextDir: dir, dockerfile: { path: '-', text, displayName: 'Dockerfile' }, cleanup: tmp.cleanup };
+    return { contextDir: dir, dockerfile: { path: '-', text, displayName: 'Dockerfile' }, temporary: true, cleanup: tmp.cleanup };
   } catch (e) {
     await tmp.cleanup();
     throw e;

@@ -5,6 +5,7 @@ import type { Command, Io } from '../command.ts';
 import { bool, list, parseArgs, parseKeyValues, str } from '../args.ts';
 import { TsbuildError } from '../../util/errors.ts';
 import { parseTolerant } from '../../grammar/index.ts';
+import type { Dockerfile } from '../../grammar/ast.ts';
 import {
   RULES,
   atLeast,
@@ -311,10 +312,16 @@ function contextFacts(dir: string): Pick<LintOptions, 'isIgnored' | 'context'> {
 
 /**
  * BuildKit's build checks for `tsbuild build`: only the 22 BuildKit rules, honouring the Dockerfile's
- * `# check=` directive, as `docker build` reports them.
+ * `# check=` directive, as `docker build` reports them. The AST comes back when it parsed without errors, so that
+ * the build compiles it instead of parsing the Dockerfile a second time.
  */
-export function buildCheckFindings(text: string, displayName: string, contextDir: string, opts: { target?: string; buildArgs?: ReadonlyMap<string, string> }): { findings: Finding[]; source: string } {
-  const { dockerfile } = parseTolerant(text, { file: displayName });
+export function buildCheckFindings(
+  text: string,
+  displayName: string,
+  contextDir: string,
+  opts: { target?: string; buildArgs?: ReadonlyMap<string, string> },
+): { findings: Finding[]; source: string; parsed?: Dockerfile } {
+  const { dockerfile, errors } = parseTolerant(text, { file: displayName });
   const findings = lint(dockerfile, {
     rules: RULES.filter((r) => r.source === 'buildkit'),
     reportUnusedSuppressions: false,
@@ -322,7 +329,7 @@ export function buildCheckFindings(text: string, displayName: string, contextDir
     ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
     ...contextFacts(contextDir),
   });
-  return { findings, source: dockerfile.source };
+  return { findings, source: dockerfile.source, ...(errors.length === 0 ? { parsed: dockerfile } : {}) };
 }
 
 /** BuildKit's summary after a build: ` 2 warnings found (use --check to expand):` and one line per finding. */

@@ -1,5 +1,5 @@
 /** `tsbuild lint` and `tsbuild build --check` end to end (the built CLI; `npm run build` first). */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, tsbuildCli } from '../helpers/env.ts';
@@ -88,5 +88,27 @@ describe('tsbuild build --check', () => {
     expect(r.code).toBe(0);
     writeFileSync(path.join(dir, 'Dockerfile'), '# check=error=true\nFROM busybox AS Foo\n');
     expect((await tsbuildCli(['build', '--check', '.'], { cwd: dir })).code).toBe(1);
+  });
+
+  it("takes the findings of an unchanged Dockerfile from the store's frontend cache, and recomputes them after a change", async () => {
+    const dir = await tempDir();
+    const store = await tempDir('tsbuild-store-');
+    const env = { TSBUILD_ROOT: store };
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox AS Foo\n');
+    const first = await tsbuildCli(['build', '--check', '.'], { cwd: dir, env });
+    expect(first.stdout).toContain("StageNameCasing: Stage name 'Foo' should be lowercase");
+    // Tamper with the remembered message: a second check that prints it read the cache instead of linting.
+    const entries = readdirSync(path.join(store, 'frontend'));
+    expect(entries).toHaveLength(1);
+    const file = path.join(store, 'frontend', entries[0]!);
+    writeFileSync(file, readFileSync(file, 'utf8').replace("Stage name 'Foo' should be lowercase", 'remembered by the cache'));
+    const second = await tsbuildCli(['build', '--check', '.'], { cwd: dir, env });
+    expect(second.stdout).toContain('StageNameCasing: remembered by the cache');
+    // Any change of the inputs is a miss: the Dockerfile, a build arg
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox AS Foo\n\n');
+    expect((await tsbuildCli(['build', '--check', '.'], { cwd: dir, env })).stdout).toContain("Stage name 'Foo' should be lowercase");
+    writeFileSync(file, readFileSync(file, 'utf8').replace("Stage name 'Foo' should be lowercase", 'remembered by the cache'));
+    const withArg = await tsbuildCli(['build', '--check', '--build-arg', 'X=1', '.'], { cwd: dir, env });
+    expect(withArg.stdout).toContain("Stage name 'Foo' should be lowercase");
   });
 });
