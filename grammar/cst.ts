@@ -34,13 +34,19 @@ function lineGrammar({ CstParser, Lexer, createToken }: Chevrotain): { lexer: Le
     const last = tokens[tokens.length - 1];
     return last !== undefined && last.tokenType === DoubleDash;
   };
+  /**
+   * A word is a flag only if it starts with a raw `--`, as in extractBuilderFlags (a quoted `"--x"` is not one). The
+   * modes are not first-character optimised, so the `-` start hint below does not filter: this test must.
+   */
+  const flagStart = (text: string, offset: number, tokens: IToken[]): boolean =>
+    text.charCodeAt(offset) === 0x2d && text.charCodeAt(offset + 1) === 0x2d && !afterDoubleDash(tokens);
 
   /** `--` (after quote removal) ends the flags; the rest of the line is arguments even if it starts with `--`. */
   const DoubleDash: TokenType = createToken({
     name: 'DoubleDash',
     pattern: {
       exec: (text, offset, tokens) => {
-        if (text.charCodeAt(offset + 1) !== 0x2d || afterDoubleDash(tokens)) return null;
+        if (!flagStart(text, offset, tokens)) return null;
         const w = scanFlagWord(text, offset);
         return w.processed === '--' ? [text.slice(offset, w.end)] : null;
       },
@@ -54,7 +60,7 @@ function lineGrammar({ CstParser, Lexer, createToken }: Chevrotain): { lexer: Le
     name: 'Flag',
     pattern: {
       exec: (text, offset, tokens) => {
-        if (text.charCodeAt(offset + 1) !== 0x2d || afterDoubleDash(tokens)) return null;
+        if (!flagStart(text, offset, tokens)) return null;
         const w = scanFlagWord(text, offset);
         const m: [string] & { payload?: string } = [text.slice(offset, w.end)];
         m.payload = w.processed;

@@ -152,6 +152,15 @@ describe('instructions', () => {
     expect(c.flags.map((f) => [f.name, f.value])).toEqual([['link', null], ['bogus', '1']]);
     expect(c.args.map((a) => a.value)).toEqual(['--weird', '/d']);
   });
+  it('a flag starts with a raw `--`: `a-b`, `a--b` and a quoted "--x" are arguments (extractBuilderFlags)', () => {
+    const [run, copy, quoted, flagged] = parse('RUN a-b c\nCOPY a--b /x\nRUN "--x" y\nRUN --network=none a-b\n').instructions;
+    expect(run!.flags).toEqual([]);
+    expect(dumpBuildkit(parse('RUN a-b c\n'))).toContain('(run "a-b c")');
+    expect(copy!.flags).toEqual([]);
+    expect(copy!.args.map((a) => a.value)).toEqual(['a--b', '/x']);
+    expect(quoted!.flags).toEqual([]);
+    expect(flagged!.flags.map((f) => [f.name, f.value])).toEqual([['network', 'none']]);
+  });
   it('ARG declarations', () => {
     const a = parse('ARG A B=2 C="x y"').instructions[0]!;
     if (a.kind !== 'ARG') throw new Error('not ARG');
