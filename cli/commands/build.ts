@@ -138,14 +138,14 @@ async function frontend(prepared: PreparedContext, parsed: ParsedBuild): Promise
     buildArgs: parsed.request.buildArgs,
   };
   const key = cache?.key(inputs);
-  const hit = key !== undefined ? cache!.get(inputs, key) : undefined;
+  const hit = cache && key !== undefined ? cache.get(inputs, key) : undefined;
   if (hit) return hit;
   const { buildCheckFindings } = await import('./lint.ts');
   const computed = buildCheckFindings(inputs.text, inputs.displayName, inputs.contextDir, {
     ...(inputs.target !== undefined ? { target: inputs.target } : {}),
     buildArgs: inputs.buildArgs,
   });
-  if (key !== undefined && computed.parsed) cache!.put(inputs, key, { findings: computed.findings, source: computed.source, parsed: computed.parsed });
+  if (cache && key !== undefined && computed.parsed) cache.put(inputs, key, { findings: computed.findings, source: computed.source, parsed: computed.parsed });
   return computed;
 }
 
