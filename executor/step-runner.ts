@@ -633,7 +633,7 @@ function compactDefinition(v: unknown): unknown {
   return { digest: digestOf(json) };
 }
 
-/** Selectors matching more entries than this get no per-file listing in the record. */
+/** Selectors matching this many entries or more get no per-file listing in the record (the walk stops at this many). */
 const RECORD_FILES_LIMIT = 10_000;
 
 /**
