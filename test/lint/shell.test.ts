@@ -26,6 +26,26 @@ describe('parseShell', () => {
     expect(parseShell('if true; then echo').suspect).toBe(true);
     expect(parseShell('for a in b; do echo $a; done').suspect).toBe(false);
   });
+  it('never throws on a script that ends early (recovery past the end of input)', () => {
+    // each of these once read past the end-of-input token and threw a TypeError
+    for (const s of ['function', 'echo; function', '$(function)', 'case x in a) echo', 'case x in a) echo;; b']) {
+      expect(() => parseShell(s), s).not.toThrow();
+    }
+    expect(parseShell('echo; function').commands.map((c) => c.name)).toEqual(['echo']);
+    // every corpus RUN script cut at up to 24 places: a truncated script is still read, never thrown on
+    let cuts = 0;
+    for (const { name, text } of corpus()) {
+      const ctx = new LintContext(parseTolerant(text, { file: name }).dockerfile, {});
+      for (const r of ctx.runs) {
+        const step = Math.max(1, Math.floor(r.text.length / 24));
+        for (let k = step; k < r.text.length; k += step) {
+          cuts++;
+          expect(() => parseShell(r.text.slice(0, k)), `${name}: ${JSON.stringify(r.text.slice(0, k))}`).not.toThrow();
+        }
+      }
+    }
+    expect(cuts).toBeGreaterThan(10_000);
+  });
 });
 
 describe('positions inside RUN', () => {

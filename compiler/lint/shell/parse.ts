@@ -388,6 +388,8 @@ class Parser {
   private pipelineId = 0;
   private depth = 0;
   private readonly toks: Tok[];
+  /** Index of the end-of-input token. */
+  private readonly last: number;
   private readonly src: string;
   private readonly base: number;
   private readonly nestedAll: boolean;
@@ -395,14 +397,21 @@ class Parser {
 
   constructor(toks: Tok[], src: string, base: number, nested: boolean, level: number) {
     this.toks = toks;
+    this.last = toks.length - 1;
     this.src = src;
     this.base = base;
     this.nestedAll = nested;
     this.level = level;
   }
 
+  /** The current token; the end-of-input token once past it (recovery can step beyond the end). */
   private peek(): Tok {
-    return this.toks[this.p]!;
+    return this.toks[this.p < this.last ? this.p : this.last]!;
+  }
+
+  /** The token `k` after the current one, if there is one. */
+  private ahead(k: number): Tok | undefined {
+    return this.p + k <= this.last ? this.toks[this.p + k] : undefined;
   }
   private isWord(v: string): boolean {
     const t = this.peek();
@@ -451,7 +460,7 @@ class Parser {
   }
 
   private lastEnd(): number {
-    return this.toks[Math.max(0, this.p - 1)]!.end;
+    return this.toks[Math.min(Math.max(0, this.p - 1), this.last)]!.end;
   }
 
   private parseAndOr(): void {
@@ -591,8 +600,8 @@ class Parser {
           break;
       }
       // function definition: name ( ) compound
-      const n1 = this.toks[this.p + 1];
-      const n2 = this.toks[this.p + 2];
+      const n1 = this.ahead(1);
+      const n2 = this.ahead(2);
       if (n1?.t === 'op' && n1.op === '(' && n2?.t === 'op' && n2.op === ')') {
         this.p += 3;
         while (this.peek().t === 'nl') this.p++;
