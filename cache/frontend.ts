@@ -1,6 +1,7 @@
 /**
  * The build's front end, remembered. A Dockerfile's AST and its BuildKit check findings are pure functions of the
- * Dockerfile's text and name, the target, the build args, the context's `.dockerignore` and the code computing them,
+ * Dockerfile's text and name, the target, the build args, the context's ignore file (`<Dockerfile>.dockerignore` or
+ * `.dockerignore`, whichever the build uses) and the code computing them,
  * so a rebuild whose inputs are all unchanged loads them from the store instead of building Chevrotain's lexer and
  * parser, parsing and loading the linter: ~25 ms of the ~140 ms of a no-op build of 30 RUN steps.
  *
@@ -18,6 +19,7 @@ import { join } from 'node:path';
 import type { Dockerfile } from '../grammar/ast.ts';
 import type { Finding } from '../compiler/lint/types.ts';
 import { writeFileAtomicSync } from './atomic.ts';
+import { findIgnoreFile } from './context/context.ts';
 
 declare const __TSBUILD_BUILD_ID__: string | undefined;
 
@@ -59,12 +61,8 @@ export class FrontendCache {
   /** The key of `inputs` (undefined when nothing can be cached), to pass to get and put. */
   key(inputs: FrontendInputs): string | undefined {
     if (this.#buildId === undefined) return undefined;
-    let ignore: string | null;
-    try {
-      ignore = readFileSync(join(inputs.contextDir, '.dockerignore'), 'utf8');
-    } catch {
-      ignore = null;
-    }
+    const found = findIgnoreFile(inputs.contextDir, inputs.dockerfilePath === '-' ? undefined : inputs.dockerfilePath);
+    const ignore = found ? [found.file, found.text] : null;
     const args = [...inputs.buildArgs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const material = [FORMAT, this.#buildId, inputs.displayName, inputs.target ?? null, args, ignore, inputs.text];
     return createHash('sha256').update(JSON.stringify(material)).digest('hex');

@@ -121,6 +121,24 @@ interface Node {
   digest: string | undefined;
 }
 
+/**
+ * The ignore file a build of the context `root` with the Dockerfile `dockerfileName` (absolute, or relative to the
+ * root; default `Dockerfile`) uses, with its text: `<Dockerfile>.dockerignore` when it exists, else the root's
+ * `.dockerignore`, else none. One function, so that the build, its check findings, their cache key and `tsbuild
+ * lint` all read the same file.
+ */
+export function findIgnoreFile(root: string, dockerfileName = 'Dockerfile'): { file: string; text: string } | undefined {
+  const dfAbs = isAbsolute(dockerfileName) ? dockerfileName : join(root, dockerfileName);
+  for (const file of [`${dfAbs}.dockerignore`, join(root, '.dockerignore')]) {
+    try {
+      return { file, text: readFileSync(file, 'utf8') };
+    } catch {
+      // absent or unreadable: the next candidate
+    }
+  }
+  return undefined;
+}
+
 /** Opens a build context; reads the ignore file now, everything else on demand. */
 export async function openContext(dir: string, opts: OpenContextOptions = {}): Promise<ContextSnapshot> {
   let root: string;
@@ -134,21 +152,9 @@ export async function openContext(dir: string, opts: OpenContextOptions = {}): P
   let patterns: readonly string[];
   if (opts.ignorePatterns) patterns = opts.ignorePatterns;
   else {
-    const df = opts.dockerfileName ?? 'Dockerfile';
-    const dfAbs = isAbsolute(df) ? df : join(root, df);
-    const candidates = [`${dfAbs}.dockerignore`, join(root, '.dockerignore')];
-    patterns = [];
-    for (const c of candidates) {
-      let text: string;
-      try {
-        text = readFileSync(c, 'utf8');
-      } catch {
-        continue;
-      }
-      ignoreFile = c;
-      patterns = parseIgnoreFile(text);
-      break;
-    }
+    const found = findIgnoreFile(root, opts.dockerfileName);
+    ignoreFile = found?.file;
+    patterns = found ? parseIgnoreFile(found.text) : [];
   }
   const xx = await loadXxhash();
   const statCache = opts.statCacheDir ? StatCache.load(opts.statCacheDir, root) : StatCache.memory();

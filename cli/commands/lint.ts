@@ -22,6 +22,7 @@ import {
 } from '../../compiler/lint/index.ts';
 import { fixUntilStable, unifiedDiff } from '../../compiler/lint/fix.ts';
 import { PatternMatcher, cleanPath, parseIgnoreFile } from '../../cache/context/patterns.ts';
+import { findIgnoreFile } from '../../cache/context/context.ts';
 
 const LEVELS: readonly RuleLevel[] = ['error', 'warning', 'info', 'style', 'ignore'];
 
@@ -224,7 +225,7 @@ Examples:
         strictLabels: cfg.strictLabels,
         shellSyntax,
         shellSyntaxAll: bool(values['shell-check-all']),
-        ...(t.context !== undefined ? contextFacts(t.context) : {}),
+        ...(t.context !== undefined ? contextFacts(t.context, t.file) : {}),
       };
       const { dockerfile, errors } = parseTolerant(t.text, { file: t.display });
       let findings = lint(dockerfile, options);
@@ -285,10 +286,13 @@ function readTarget(file: string, display: string, context: string): Target {
   }
 }
 
-/** .dockerignore matching and context size, for CopyIgnoredFile and NoDockerignore. */
-function contextFacts(dir: string): Pick<LintOptions, 'isIgnored' | 'context'> {
-  const ignoreFile = path.join(dir, '.dockerignore');
-  const has = existsSync(ignoreFile);
+/**
+ * .dockerignore matching and context size, for CopyIgnoredFile and NoDockerignore: the ignore file is the one a
+ * build of `dir` with `dockerfile` reads (`<Dockerfile>.dockerignore` first, as BuildKit).
+ */
+function contextFacts(dir: string, dockerfile: string | undefined): Pick<LintOptions, 'isIgnored' | 'context'> {
+  const found = findIgnoreFile(dir, dockerfile);
+  const has = found !== undefined;
   // The size is measured (a walk of up to 16 MiB of the context) only if a rule asks: a build's BuildKit checks do not.
   let size: number | undefined;
   const out: { isIgnored?: (p: string) => boolean; context: { hasDockerignore: boolean; readonly sizeBytes: number } } = {
@@ -299,9 +303,9 @@ function contextFacts(dir: string): Pick<LintOptions, 'isIgnored' | 'context'> {
       },
     },
   };
-  if (has) {
+  if (found) {
     // The build's own matcher (a port of moby/patternmatcher), so lint and COPY agree on what is ignored.
-    const matcher = new PatternMatcher(parseIgnoreFile(readFileSync(ignoreFile, 'utf8')));
+    const matcher = new PatternMatcher(parseIgnoreFile(found.text));
     out.isIgnored = (p) => {
       const clean = cleanPath(p);
       return clean !== '.' && !clean.startsWith('..') && matcher.matches(clean);
@@ -319,7 +323,7 @@ export function buildCheckFindings(
   text: string,
   displayName: string,
   contextDir: string,
-  opts: { target?: string; buildArgs?: ReadonlyMap<string, string> },
+  opts: { target?: string; buildArgs?: ReadonlyMap<string, string>; dockerfilePath?: string },
 ): { findings: Finding[]; source: string; parsed?: Dockerfile } {
   const { dockerfile, errors } = parseTolerant(text, { file: displayName });
   const findings = lint(dockerfile, {
@@ -327,7 +331,7 @@ export function buildCheckFindings(
     reportUnusedSuppressions: false,
     ...(opts.target !== undefined ? { target: opts.target } : {}),
     ...(opts.buildArgs ? { buildArgs: opts.buildArgs } : {}),
-    ...contextFacts(contextDir),
+    ...contextFacts(contextDir, opts.dockerfilePath),
   });
   return { findings, source: dockerfile.source, ...(errors.length === 0 ? { parsed: dockerfile } : {}) };
 }

@@ -44,6 +44,14 @@ describe('the key', () => {
     variants.push(cache.key(inputs()));
     writeFileSync(path.join(dir, '.dockerignore'), 'secret2\n');
     variants.push(cache.key(inputs()));
+    // the Dockerfile's own ignore file wins over .dockerignore, as in the build: its content is what counts
+    writeFileSync(path.join(dir, 'Dockerfile.dockerignore'), 'secret\n');
+    variants.push(cache.key(inputs()));
+    writeFileSync(path.join(dir, 'Dockerfile.dockerignore'), 'secret3\n');
+    const own = cache.key(inputs())!;
+    variants.push(own);
+    writeFileSync(path.join(dir, '.dockerignore'), 'ignored while Dockerfile.dockerignore exists\n');
+    expect(cache.key(inputs())).toBe(own);
     expect(new Set([base, ...variants]).size).toBe(variants.length + 1);
   });
 

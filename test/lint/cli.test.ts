@@ -1,5 +1,5 @@
 /** `tsbuild lint` and `tsbuild build --check` end to end (the built CLI; `npm run build` first). */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir, tsbuildCli } from '../helpers/env.ts';
@@ -62,6 +62,20 @@ describe('tsbuild lint', () => {
     const r = await tsbuildCli(['lint', '--experimental', '--format', 'json', '.'], { cwd: dir });
     expect(JSON.parse(r.stdout).map((x: { code: string }) => x.code)).toContain('CopyIgnoredFile');
   });
+  it("reads the Dockerfile's own <name>.dockerignore first, as the build does", async () => {
+    const dir = await tempDir();
+    writeFileSync(path.join(dir, 'app.Dockerfile'), 'FROM alpine:3\nCOPY secret.env /x\nCOPY notes.txt /y\nCOPY blob /z\n');
+    writeFileSync(path.join(dir, 'app.Dockerfile.dockerignore'), '*.env\n');
+    writeFileSync(path.join(dir, '.dockerignore'), '*.txt\n');
+    writeFileSync(path.join(dir, 'blob'), Buffer.alloc(11_000_000));
+    const r = await tsbuildCli(['lint', '--experimental', '--format', 'json', 'app.Dockerfile'], { cwd: dir });
+    const found = JSON.parse(r.stdout) as Array<{ code: string; line: number }>;
+    expect(found.filter((x) => x.code === 'CopyIgnoredFile').map((x) => x.line)).toEqual([2]);
+    // an 11 MB context with only the Dockerfile's own ignore file has one
+    rmSync(path.join(dir, '.dockerignore'));
+    const again = JSON.parse((await tsbuildCli(['lint', '--format', 'json', 'app.Dockerfile'], { cwd: dir })).stdout) as Array<{ code: string }>;
+    expect(again.map((x) => x.code)).not.toContain('NoDockerignore');
+  });
   it('CopyIgnoredFile matches as the build does (moby patternmatcher: metacharacters, parents, exceptions)', async () => {
     const dir = await tempDir();
     writeFileSync(path.join(dir, 'Dockerfile'), 'FROM alpine:3\nCOPY a+b(c).txt /x\nCOPY docs/keep.md /y\nCOPY docs/drop.md /z\nCOPY build/out /w\n');
@@ -110,5 +124,17 @@ describe('tsbuild build --check', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace("Stage name 'Foo' should be lowercase", 'remembered by the cache'));
     const withArg = await tsbuildCli(['build', '--check', '--build-arg', 'X=1', '.'], { cwd: dir, env });
     expect(withArg.stdout).toContain("Stage name 'Foo' should be lowercase");
+  });
+
+  it("checks COPY sources against the Dockerfile's own ignore file, and a change of it is a cache miss", async () => {
+    const dir = await tempDir();
+    const store = await tempDir('tsbuild-store-');
+    const env = { TSBUILD_ROOT: store };
+    writeFileSync(path.join(dir, 'Dockerfile'), '# check=experimental=CopyIgnoredFile\nFROM busybox\nCOPY secret.env /x\n');
+    writeFileSync(path.join(dir, 'Dockerfile.dockerignore'), '*.env\n');
+    const check = async (): Promise<string> => (await tsbuildCli(['build', '--check', '.'], { cwd: dir, env })).stdout;
+    expect(await check()).toContain('CopyIgnoredFile');
+    writeFileSync(path.join(dir, 'Dockerfile.dockerignore'), '*.txt\n');
+    expect(await check()).not.toContain('CopyIgnoredFile');
   });
 });
