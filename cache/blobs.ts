@@ -24,6 +24,10 @@ export interface StorePaths {
   readonly locks: string;
   readonly leases: string;
   readonly statcache: string;
+  /** The frontend cache (cache/frontend.ts); made on first use. */
+  readonly frontend: string;
+  /** Which registries hold which blobs (registry/sources.ts); made on first use. */
+  readonly distribution: string;
 }
 
 export function storePaths(root: string): StorePaths {
@@ -38,6 +42,8 @@ export function storePaths(root: string): StorePaths {
     locks: join(root, 'locks'),
     leases: join(root, 'leases'),
     statcache: join(root, 'statcache'),
+    frontend: join(root, 'frontend'),
+    distribution: join(root, 'distribution'),
   };
 }
 

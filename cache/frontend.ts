@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import type { Dockerfile } from '../grammar/ast.ts';
 import type { Finding } from '../compiler/lint/types.ts';
 import { writeFileAtomicSync } from './atomic.ts';
+import { storePaths } from './blobs.ts';
 import { findIgnoreFile } from './context/context.ts';
 
 declare const __TSBUILD_BUILD_ID__: string | undefined;
@@ -54,7 +55,7 @@ export class FrontendCache {
   readonly #buildId: string | undefined;
 
   constructor(storeRoot: string, buildId: string | undefined = BUILD_ID) {
-    this.#dir = join(storeRoot, 'frontend');
+    this.#dir = storePaths(storeRoot).frontend;
     this.#buildId = buildId;
   }
 

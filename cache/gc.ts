@@ -3,7 +3,8 @@
  *
  * Roots: every tagged image (manifest, config, layers, and the snapshots of its layers' diffIDs), and the cache
  * entries kept within the budget (their layers and snapshot). Everything else is collected: unreferenced blobs
- * and snapshots, ingest/ leftovers of dead processes, stale locks. Objects newer than the oldest live lease are
+ * and snapshots, leftovers of dead processes (in ingest/, and the temp files of atomic writes they were killed in),
+ * stale locks. Objects newer than the oldest live lease are
  * never collected, so a prune running beside a build cannot delete what the build just made.
  */
 import { lstat, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
@@ -27,7 +28,7 @@ export interface StoreUsage {
   /** Blob mtimes, ms. */
   readonly blobTimes: ReadonlyMap<Digest, number>;
   readonly snapshots: ReadonlyArray<{ id: string; name: string; size: number; lastUsedMs: number; createdMs: number }>;
-  /** ingest/ entries of dead processes. */
+  /** ingest/ entries and atomic-write temp files of dead processes. */
   readonly leftovers: ReadonlyArray<{ path: string; size: number }>;
 }
 
@@ -42,6 +43,27 @@ async function entrySize(p: string): Promise<number> {
 function ingestPid(name: string): number | undefined {
   const m = /\.(\d+)\.[0-9a-f]+$/.exec(name);
   return m ? Number(m[1]) : undefined;
+}
+
+/** The pid in the name of an atomic write's temp file, `.<base>.tmp.<pid>.<8 hex>` (cache/atomic.ts tempNameBeside). */
+function atomicTempPid(name: string): number | undefined {
+  const m = /^\..+\.tmp\.(\d+)\.[0-9a-f]{8}$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Whether work named by `pid` may still be in progress: this process, or a live one (pids are not reused while it runs). */
+const mayBeLive = (pid: number): boolean => pid === process.pid || processStartTime(pid) !== undefined;
+
+/**
+ * The directories the store writes metadata into with cache/atomic.ts (a write killed before its rename leaves its
+ * temp file beside the target): the root, the image index, the cache index and its shards, build records, the stat
+ * cache, the frontend cache and the blob-source hints. Never a snapshot's tree, whose names are the user's.
+ */
+async function atomicWriteDirs(store: Store): Promise<string[]> {
+  const p = store.paths;
+  const dirs = [p.root, p.images, p.records, p.statcache, p.frontend, p.distribution, p.cache];
+  for (const e of await readdir(p.cache, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) dirs.push(join(p.cache, e.name));
+  return dirs;
 }
 
 export async function analyzeStore(store: Store): Promise<StoreUsage> {
@@ -82,6 +104,15 @@ export async function analyzeStore(store: Store): Promise<StoreUsage> {
     if (pid === process.pid) continue;
     const p = join(store.paths.ingest, name);
     leftovers.push({ path: p, size: await entrySize(p) });
+  }
+  for (const dir of await atomicWriteDirs(store)) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const pid = atomicTempPid(name);
+      if (pid === undefined || mayBeLive(pid)) continue;
+      const p = join(dir, name);
+      const st = await lstat(p).catch(() => undefined);
+      if (st?.isFile()) leftovers.push({ path: p, size: st.size });
+    }
   }
   return { images, imageBlobs, cacheEntries, blobSizes, blobTimes, snapshots, leftovers };
 }

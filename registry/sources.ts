@@ -19,7 +19,7 @@ export interface BlobSource {
 const MAX_SOURCES = 8;
 
 function file(store: Store, d: Digest): string {
-  return join(store.root, 'distribution', digestHex(d));
+  return join(store.paths.distribution, digestHex(d));
 }
 
 /** Known sources of a blob (empty when none or unreadable). */
@@ -35,7 +35,7 @@ export async function blobSources(store: Store, d: Digest): Promise<BlobSource[]
 
 /** Records that `host/repository` has each of `digests`. Best effort: failures are ignored (it is a hint). */
 export async function addBlobSources(store: Store, digests: readonly Digest[], src: BlobSource): Promise<void> {
-  await mkdir(join(store.root, 'distribution'), { recursive: true }).catch(() => {});
+  await mkdir(store.paths.distribution, { recursive: true }).catch(() => {});
   for (const d of new Set(digests)) {
     const cur = await blobSources(store, d);
     if (cur[0]?.host === src.host && cur[0]?.repository === src.repository) continue;

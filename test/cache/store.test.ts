@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, readdirSync, writeFileSync, mkdirSync, utimesSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Store } from '../../cache/store.ts';
 import { fsck, prune, diskUsage } from '../../cache/gc.ts';
@@ -207,6 +208,36 @@ describe('GC', () => {
     expect(await store.snapshots.has('orphan-snap')).toBe(false);
     expect(existsSync(dead)).toBe(false);
     expect((await fsck(store)).problems).toEqual([]);
+  });
+
+  it("removes the temp files of atomic writes a killed process left beside the store's metadata, not live ones", async () => {
+    await putTestImage(store, 'keep:me', ['image-layer']);
+    await cacheEntry('k1', 'cached-layer', 'snap-1');
+    const dead = spawnSync('true').pid!; // a process that has exited: its pid names nothing live
+    const shard = readdirSync(join(store.root, 'cache'))[0]!;
+    const dirs = [store.root, store.paths.images, store.paths.records, store.paths.statcache, store.paths.frontend, store.paths.distribution, join(store.paths.cache, shard)];
+    const leftovers = dirs.map((d, i) => {
+      mkdirSync(d, { recursive: true });
+      // the name tempNameBeside gives: .<base>.tmp.<pid>.<8 hex>
+      const f = join(d, `.entry-${i}.json.tmp.${dead}.0a1b2c3d`);
+      writeFileSync(f, '{"half": ');
+      return f;
+    });
+    const live = join(store.paths.images, `.x.json.tmp.${process.pid}.0a1b2c3d`);
+    writeFileSync(live, 'being written');
+    const notOurs = join(store.paths.images, '.notes.tmp');
+    writeFileSync(notOurs, 'not a temp file of ours');
+    expect((await fsck(store)).leftovers).toBe(leftovers.length);
+    const dry = await prune(store, { dryRun: true });
+    expect(dry.leftovers).toBe(leftovers.length);
+    for (const f of leftovers) expect(existsSync(f)).toBe(true);
+    const r = await prune(store);
+    expect(r.leftovers).toBe(leftovers.length);
+    for (const f of leftovers) expect(existsSync(f), f).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(existsSync(notOurs)).toBe(true);
+    expect((await fsck(store)).leftovers).toBe(0);
+    expect(await store.images.get('keep:me')).toBeDefined();
   });
 
   it('--all drops the build cache but keeps tagged images', async () => {
