@@ -1,7 +1,7 @@
 /**
  * Lint throughput: `tsbuild lint` (parseTolerant + every default rule) vs dockerfile-utils' validate over the
  * real-world corpus, same run, interleaved rounds so that machine load hits both alike.
- * Run: npm exec -- node bench/lint.ts [--shell-all]   (Node 24 strips the types; WARMUP=10 ROUNDS=15 by default)
+ * Run: npm exec -- node bench/lint.ts [--shell-all] [--stages N]   (Node 24 strips the types; WARMUP=10 ROUNDS=15 by default)
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -67,3 +67,24 @@ console.log(`                           first round      median round      best 
 console.log(`tsbuild lint               ${mbps(first.ours)} MB/s      ${mbps(median(t.ours))} MB/s       ${mbps(best(t.ours))} MB/s   (${findings} findings${shellAll ? ', every RUN through sh-syntax' : ''})`);
 console.log(`dockerfile-utils validate  ${mbps(first.theirs)} MB/s      ${mbps(median(t.theirs))} MB/s       ${mbps(best(t.theirs))} MB/s   (${problems} problems)`);
 console.log(`ratio                      ${(first.theirs / first.ours).toFixed(1).padStart(6)}x           ${(median(t.theirs) / median(t.ours)).toFixed(1).padStart(6)}x            ${(best(t.theirs) / best(t.ours)).toFixed(1).padStart(6)}x`);
+
+// `--stages N`: one synthetic Dockerfile of N stages, each FROM the one before, with a COPY --from and a piped RUN:
+// what the cross-stage rules cost as a file grows (they must stay linear in the number of stages).
+const stagesArg = process.argv.indexOf('--stages');
+if (stagesArg > 0) {
+  const n = Number(process.argv[stagesArg + 1] ?? 1000);
+  let text = 'ARG GO_VERSION=1.22\nFROM golang:${GO_VERSION} AS s0\nSHELL ["/bin/bash", "-o", "pipefail", "-c"]\n';
+  for (let i = 1; i < n; i++) text += `FROM s${i - 1} AS s${i}\nCOPY --from=s${i - 1} /out/bin /out/bin\nRUN curl -s https://example.com/${i} | tar x && wget -q z\n`;
+  const best = (f: () => unknown): number => {
+    let b = Infinity;
+    for (let i = 0; i < 7; i++) {
+      const t0 = performance.now();
+      f();
+      b = Math.min(b, performance.now() - t0);
+    }
+    return b;
+  };
+  const ours1 = best(() => lint(parseTolerant(text).dockerfile, { shellSyntax }));
+  const theirs1 = best(() => validate(text));
+  console.log(`${n} chained stages (${(text.length / 1024).toFixed(0)} KB), best of 7: tsbuild lint ${ours1.toFixed(1)} ms, dockerfile-utils validate ${theirs1.toFixed(1)} ms`);
+}

@@ -118,9 +118,31 @@ export class LintContext {
     }
   }
 
-  /** The FROM image with constant global ARGs substituted (e.g. `debian:${TAG}` → `debian:bookworm`). */
+  readonly #images = new Map<FromInstruction, string>();
+
+  /**
+   * The FROM image with constant global ARGs substituted (e.g. `debian:${TAG}` → `debian:bookworm`). Remembered per
+   * FROM: the stage resolution and several rules ask for every stage's image.
+   */
   imageOf(from: FromInstruction): string {
-    return this.expand(from.image.value, this.globalArgs);
+    let image = this.#images.get(from);
+    if (image === undefined) {
+      image = this.expand(from.image.value, this.globalArgs);
+      this.#images.set(from, image);
+    }
+    return image;
+  }
+
+  #firstStageNamed: Map<string, number> | undefined;
+
+  /** The index of the first stage named `name` (lower case), if any. */
+  stageNamed(name: string): number | undefined {
+    if (!this.#firstStageNamed) {
+      const m = new Map<string, number>();
+      for (const s of this.stages) if (s.name !== undefined && !m.has(s.name)) m.set(s.name, s.index);
+      this.#firstStageNamed = m;
+    }
+    return this.#firstStageNamed.get(name);
   }
 
   private resolveStages(raw: { from: FromInstruction; instructions: Instruction[] }[]): Stage[] {
@@ -199,10 +221,23 @@ export class LintContext {
 
   /** The SHELL a stage starts with: its ancestors' SHELL instructions applied in order. */
   private inheritedShell(stage: Stage): string[] {
-    let argv: string[] = ['/bin/sh', '-c'];
-    const chain: Stage[] = [];
-    for (let s = stage.parent !== undefined ? this.stages[stage.parent] : undefined; s; s = s.parent !== undefined ? this.stages[s.parent] : undefined) chain.unshift(s);
-    for (const s of chain) for (const ins of s.instructions) argv = shellSetBy(ins) ?? argv;
+    const parent = stage.parent !== undefined ? this.stages[stage.parent] : undefined;
+    return parent ? this.#finalShell(parent) : ['/bin/sh', '-c'];
+  }
+
+  readonly #shellAfter = new Map<number, string[]>();
+
+  /**
+   * The SHELL in effect at the end of a stage (what a stage built FROM it starts with), remembered per stage: a
+   * chain of stages each FROM the one before costs one pass over each stage, not one over all its ancestors.
+   */
+  #finalShell(stage: Stage): string[] {
+    let argv = this.#shellAfter.get(stage.index);
+    if (argv === undefined) {
+      argv = this.inheritedShell(stage);
+      for (const ins of stage.instructions) argv = shellSetBy(ins) ?? argv;
+      this.#shellAfter.set(stage.index, argv);
+    }
     return argv;
   }
 

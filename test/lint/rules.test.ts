@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../compiler/lint/index.ts';
-import { codes } from './helpers.ts';
+import { codes, lintText } from './helpers.ts';
 import type { LintOptions } from '../../compiler/lint/index.ts';
 
 type Case = { code: string; bad: string; good: string; options?: LintOptions };
@@ -158,6 +158,24 @@ describe('rule fixtures in special syntax', () => {
     expect(codes(src, { target: 'a' })).toContain('DL3002');
     expect(codes(src)).not.toContain('DL3002');
     expect(codes(src, { target: 'a' })).toContain('UnusedStage');
+  });
+  it('stage references across many stages: inherited SHELL, --from by name or index, earlier stages only', () => {
+    // SHELL set in the first stage reaches a stage four FROMs down (and only those built on it)
+    let chain = 'FROM debian:12 AS s0\nSHELL ["/bin/bash", "-o", "pipefail", "-c"]\n';
+    for (let i = 1; i < 5; i++) chain += `FROM s${i - 1} AS s${i}\n`;
+    chain += 'RUN curl -s x | sh\n';
+    expect(codes(chain)).not.toContain('DL4006');
+    expect(codes(`${chain}FROM debian:12\nRUN curl -s x | sh\n`)).toContain('DL4006');
+    // DL3022: a name defined only later is not a previous alias; an earlier one, or the stage's own, is
+    expect(codes('FROM alpine:3 AS a\nCOPY --from=b /x /x\nFROM alpine:3 AS b\n')).toContain('DL3022');
+    expect(codes('FROM alpine:3 AS b\nFROM alpine:3 AS a\nCOPY --from=b /x /x\n')).not.toContain('DL3022');
+    // DL3006: an image that is an earlier stage's name is not an untagged image; a later stage's name is
+    expect(codes('FROM alpine:3 AS base\nFROM base\n')).not.toContain('DL3006');
+    expect(codes('FROM base\nFROM alpine:3 AS base\n')).toContain('DL3006');
+    // CopyFromMissingPath: --from by index and by name, through a parent chain to a scratch base
+    const scratch = 'FROM scratch AS out\nCOPY a /bin/a\nFROM out AS more\nCOPY b /lib/b\nFROM alpine:3\n';
+    expect(codes(`${scratch}COPY --from=1 /lib/b /b\nCOPY --from=more /bin/a /a\n`)).not.toContain('CopyFromMissingPath');
+    expect(lintText(`${scratch}COPY --from=1 /etc/x /x\nCOPY --from=more /usr/a /a\nCOPY --from=0 /lib/b /b\n`).filter((f) => f.code === 'CopyFromMissingPath').map((f) => f.range.start.line)).toEqual([6, 7, 8]);
   });
   it('constant global ARGs are substituted before image checks', () => {
     expect(codes('ARG IMG=alpine\nFROM ${IMG}\n')).toContain('DL3006');

@@ -389,16 +389,17 @@ const invalidDefaultArgInFrom = rule(
   'invalid-default-arg-in-from',
   'Default value for global ARG results in an empty or invalid base image name',
   (ctx) => {
-    let declared: Set<string> | undefined;
+    let env: Map<string, string> | undefined;
     let stageNames: Set<string> | undefined;
     for (const st of ctx.stages) {
       const raw = st.from.image.value;
       if (!raw.includes('$')) continue;
-      declared ??= globalArgNames(ctx);
       stageNames ??= new Set(ctx.stages.flatMap((s) => (s.name ? [s.name] : [])));
-      // only ARGs that are declared (undeclared ones are UndefinedArgInFrom's)
-      const env = new Map<string, string>();
-      for (const n of declared) env.set(n, ctx.globalArgs.get(n) ?? (PLATFORM_ARGS.has(n) ? 'linux/amd64' : ''));
+      // only ARGs that are declared (undeclared ones are UndefinedArgInFrom's); the same for every FROM
+      if (!env) {
+        env = new Map<string, string>();
+        for (const n of globalArgNames(ctx)) env.set(n, ctx.globalArgs.get(n) ?? (PLATFORM_ARGS.has(n) ? 'linux/amd64' : ''));
+      }
       let value: string;
       try {
         value = processWord(raw, env, { escape: ctx.df.escape }).value;

@@ -261,8 +261,19 @@ const dl3047 = perCommand('DL3047', 'wget-progress', 'info', '`wget` without fla
 
 const dl4001 = hadolint('DL4001', 'wget-or-curl', 'warning', 'Either use Wget or Curl but not both', (ctx) => {
   if (!usesAny(ctx, ['wget']) || !usesAny(ctx, ['curl'])) return;
+  // the wget and curl commands of each stage, in file order (one pass over the RUNs)
+  const byStage = new Map<number, { c: ShCommand; r: RunScript }[]>();
+  for (const r of ctx.runs) {
+    for (const c of r.script.commands) {
+      const n = nameOf(c);
+      if (n !== 'wget' && n !== 'curl') continue;
+      const l = byStage.get(r.stage);
+      if (l) l.push({ c, r });
+      else byStage.set(r.stage, [{ c, r }]);
+    }
+  }
   for (const st of ctx.stages) {
-    const uses = ctx.runs.filter((r) => r.stage === st.index).flatMap((r) => r.script.commands.filter((c) => nameOf(c) === 'wget' || nameOf(c) === 'curl').map((c) => ({ c, r })));
+    const uses = byStage.get(st.index) ?? [];
     const tools = new Set(uses.map((u) => nameOf(u.c)));
     if (tools.size < 2) continue;
     const first = nameOf(uses[0]!.c);

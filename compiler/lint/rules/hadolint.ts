@@ -24,7 +24,8 @@ const dl3002 = hadolint('DL3002', 'last-user-root', 'warning', 'Last USER should
 /** Whether a FROM image is a stage name, scratch or still holds a variable. */
 function imageCheckable(ctx: LintContext, stageIdx: number, image: string): boolean {
   if (image === 'scratch' || image.includes('$')) return false;
-  return !ctx.stages.some((s) => s.index < stageIdx && s.name === image.toLowerCase());
+  const named = ctx.stageNamed(image.toLowerCase());
+  return named === undefined || named >= stageIdx;
 }
 
 const dl3006 = hadolint('DL3006', 'tag-image', 'warning', 'Always tag the version of an image explicitly', (ctx) => {
@@ -95,8 +96,9 @@ const dl3021 = hadolint('DL3021', 'copy-dest-slash', 'error', 'COPY with more th
 });
 
 const dl3022 = hadolint('DL3022', 'copy-from-alias', 'warning', 'COPY --from should reference a previously defined FROM alias', (ctx) => {
+  // the names of the stages before the one being checked, grown stage by stage
+  const before = new Set<string>();
   for (const st of ctx.stages) {
-    const before = new Set(ctx.stages.filter((s) => s.index < st.index && s.name).map((s) => s.name!));
     for (const ins of st.instructions) {
       if (ins.kind !== 'COPY') continue;
       const f = ins.flags.find((x) => x.name === 'from');
@@ -105,6 +107,7 @@ const dl3022 = hadolint('DL3022', 'copy-from-alias', 'warning', 'COPY --from sho
       if (v.includes('$') || /^\d+$/.test(v) || v.includes(':') || v.includes('/') || before.has(v) || v === st.name) continue;
       ctx.report(f.range, 'COPY --from should reference a previously defined FROM alias', { instruction: ins });
     }
+    if (st.name) before.add(st.name);
   }
 });
 

@@ -133,14 +133,37 @@ const noDockerignore = tsbuildRule('NoDockerignore', 'info', 'A large build cont
 });
 
 const copyFromMissing = tsbuildRule('CopyFromMissingPath', 'warning', 'COPY --from a scratch-based stage of a path that no step of that stage creates', (ctx) => {
+  const scratchBased = new Map<number, boolean>();
   const fromScratch = (i: number): boolean => {
     const st = ctx.stages[i];
     if (!st) return false;
-    return st.parent !== undefined ? fromScratch(st.parent) : ctx.imageOf(st.from) === 'scratch';
+    let known = scratchBased.get(i);
+    if (known === undefined) {
+      known = st.parent !== undefined ? fromScratch(st.parent) : ctx.imageOf(st.from) === 'scratch';
+      scratchBased.set(i, known);
+    }
+    return known;
   };
+  /** The stage a `--from` value names before stage `before`: the first with that name or that index. */
+  const sourceStage = (value: string, before: number): number | undefined => {
+    const named = ctx.stageNamed(value.toLowerCase());
+    const numbered = /^(?:0|[1-9][0-9]*)$/.test(value) ? Number(value) : undefined;
+    const earlier = [named, numbered].filter((i): i is number => i !== undefined && i < before);
+    return earlier.length > 0 ? Math.min(...earlier) : undefined;
+  };
+  // what each stage (with its ancestors) creates, computed once per stage that a COPY --from names
+  const createdBy = new Map<number, string[]>();
   const created = (i: number): string[] => {
+    let paths = createdBy.get(i);
+    if (!paths) {
+      paths = creates(i).map((p) => p.replace(/\/+$/, '') || '/');
+      createdBy.set(i, paths);
+    }
+    return paths;
+  };
+  const creates = (i: number): string[] => {
     const st = ctx.stages[i]!;
-    const out = st.parent !== undefined ? created(st.parent) : [];
+    const out = st.parent !== undefined ? creates(st.parent) : [];
     let wd = '/';
     for (const ins of st.instructions) {
       if (ins.kind === 'WORKDIR') wd = ins.path.value.startsWith('/') ? ins.path.value : `${wd.replace(/\/$/, '')}/${ins.path.value}`;
@@ -155,9 +178,10 @@ const copyFromMissing = tsbuildRule('CopyFromMissingPath', 'warning', 'COPY --fr
       if (ins.kind !== 'COPY') continue;
       const f = ins.flags.find((x) => x.name === 'from');
       if (!f?.value) continue;
-      const src = ctx.stages.find((s) => s.index < st.index && (s.name === f.value!.toLowerCase() || String(s.index) === f.value));
+      const srcIndex = sourceStage(f.value, st.index);
+      const src = srcIndex !== undefined ? ctx.stages[srcIndex] : undefined;
       if (!src || !fromScratch(src.index)) continue;
-      const paths = created(src.index).map((p) => p.replace(/\/+$/, '') || '/');
+      const paths = created(src.index);
       for (const s of ins.sources) {
         if (s.value.includes('$') || s.value.includes('*')) continue;
         const p = (s.value.startsWith('/') ? s.value : `/${s.value}`).replace(/\/+$/, '') || '/';
