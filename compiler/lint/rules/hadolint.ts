@@ -3,7 +3,7 @@ import type { Instruction, LabelInstruction } from '../../../grammar/ast.ts';
 import { parseImageRef } from '../../image-ref.ts';
 import type { LintContext } from '../context.ts';
 import type { Rule } from '../types.ts';
-import { hadolint } from './helpers.ts';
+import { hadolint, literalPattern } from './helpers.ts';
 
 const dl3000 = hadolint('DL3000', 'absolute-workdir', 'error', 'Use absolute WORKDIR', (ctx) => {
   for (const { ins } of ctx.allInstructions()) {
@@ -179,7 +179,7 @@ const dl3044 = hadolint('DL3044', 'env-self-reference', 'error', 'Do not refer t
       for (const p of ins.pairs) {
         for (const name of here) {
           if (defined.has(name)) continue;
-          if (new RegExp(`\\$\\{?${name}\\b`).test(p.value.value)) ctx.report(p.range, 'Do not refer to an environment variable within the same `ENV` statement where it is defined.', { instruction: ins });
+          if (new RegExp(`\\$\\{?${literalPattern(name)}\\b`).test(p.value.value)) ctx.report(p.range, 'Do not refer to an environment variable within the same `ENV` statement where it is defined.', { instruction: ins });
         }
         here.push(p.key.value);
       }

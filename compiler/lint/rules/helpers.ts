@@ -39,6 +39,14 @@ export function nameOf(c: ShCommand): string {
   return c.name;
 }
 
+/**
+ * `text` as a regular expression that matches it literally: ARG and ENV names come from the Dockerfile and may hold
+ * any character (`ARG A[B` once made a rule build an invalid pattern and fail).
+ */
+export function literalPattern(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+}
+
 /** argv values after the name. */
 export function argsOf(c: ShCommand): readonly ShWord[] {
   return c.args;

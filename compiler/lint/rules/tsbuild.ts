@@ -7,7 +7,7 @@ import type { Instruction } from '../../../grammar/ast.ts';
 import type { LintContext } from '../context.ts';
 import type { Rule } from '../types.ts';
 import { PLATFORM_ARGS } from './buildkit.ts';
-import { argsOf, nameOf, runCommands, tsbuildRule } from './helpers.ts';
+import { argsOf, literalPattern, nameOf, runCommands, tsbuildRule } from './helpers.ts';
 
 const unusedStage = tsbuildRule('UnusedStage', 'info', 'A stage that the target does not need is never built', (ctx) => {
   if (ctx.options.target === undefined && ctx.stages.some((s) => !s.needed && s.name)) {
@@ -28,7 +28,8 @@ const unusedStage = tsbuildRule('UnusedStage', 'info', 'A stage that the target 
  */
 function mentionsOf(name: string): (text: string) => boolean {
   let re: RegExp | undefined;
-  return (text) => text.includes('$') && (re ??= new RegExp(`\\$(?:\\{${name}(?:[:}#%/^,@-]|$)|${name}(?![A-Za-z0-9_]))`)).test(text);
+  const n = literalPattern(name);
+  return (text) => text.includes('$') && (re ??= new RegExp(`\\$(?:\\{${n}(?:[:}#%/^,@-]|$)|${n}(?![A-Za-z0-9_]))`)).test(text);
 }
 
 function instructionText(ins: Instruction): string {
