@@ -100,8 +100,7 @@ export async function analyzeStore(store: Store): Promise<StoreUsage> {
   const leftovers: Array<{ path: string; size: number }> = [];
   for (const name of await readdir(store.paths.ingest).catch(() => [] as string[])) {
     const pid = ingestPid(name);
-    if (pid !== undefined && pid !== process.pid && processStartTime(pid) !== undefined) continue; // live work
-    if (pid === process.pid) continue;
+    if (pid !== undefined && mayBeLive(pid)) continue; // live work
     const p = join(store.paths.ingest, name);
     leftovers.push({ path: p, size: await entrySize(p) });
   }
