@@ -62,7 +62,7 @@ export class FrontendCache {
   /** The key of `inputs` (undefined when nothing can be cached), to pass to get and put. */
   key(inputs: FrontendInputs): string | undefined {
     if (this.#buildId === undefined) return undefined;
-    const found = findIgnoreFile(inputs.contextDir, inputs.dockerfilePath === '-' ? undefined : inputs.dockerfilePath);
+    const found = findIgnoreFile(inputs.contextDir, inputs.dockerfilePath);
     const ignore = found ? [found.file, found.text] : null;
     const args = [...inputs.buildArgs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const material = [FORMAT, this.#buildId, inputs.displayName, inputs.target ?? null, args, ignore, inputs.text];

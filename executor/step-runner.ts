@@ -85,7 +85,7 @@ export async function createStepRunner(deps: StepRunnerDeps): Promise<RealStepRu
   let context: ContextSnapshot | undefined;
   const getContext = async (): Promise<ContextSnapshot> => {
     context ??= await openContext(req.contextDir, {
-      dockerfileName: req.dockerfile.path === '-' ? 'Dockerfile' : req.dockerfile.path,
+      dockerfileName: req.dockerfile.path,
       statCacheDir: store.paths.statcache,
     });
     return context;

@@ -75,8 +75,8 @@ export interface ContextStats {
 
 export interface OpenContextOptions {
   /**
-   * The Dockerfile (absolute, or relative to the context dir; default `Dockerfile`): `<it>.dockerignore` beside it
-   * wins over the root `.dockerignore`.
+   * The Dockerfile (absolute, or relative to the context dir; default `Dockerfile`, which `-` (stdin) also means):
+   * `<it>.dockerignore` beside it wins over the root `.dockerignore`.
    */
   readonly dockerfileName?: string;
   /** Patterns to use instead of reading any ignore file. */
@@ -123,12 +123,13 @@ interface Node {
 
 /**
  * The ignore file a build of the context `root` with the Dockerfile `dockerfileName` (absolute, or relative to the
- * root; default `Dockerfile`) uses, with its text: `<Dockerfile>.dockerignore` when it exists, else the root's
+ * root; default `Dockerfile`, which `-`, a Dockerfile read from stdin, also means) uses, with its text: `<Dockerfile>.dockerignore` when it exists, else the root's
  * `.dockerignore`, else none. One function, so that the build, its check findings, their cache key and `tsbuild
  * lint` all read the same file.
  */
 export function findIgnoreFile(root: string, dockerfileName = 'Dockerfile'): { file: string; text: string } | undefined {
-  const dfAbs = isAbsolute(dockerfileName) ? dockerfileName : join(root, dockerfileName);
+  const name = dockerfileName === '-' ? 'Dockerfile' : dockerfileName;
+  const dfAbs = isAbsolute(name) ? name : join(root, name);
   for (const file of [`${dfAbs}.dockerignore`, join(root, '.dockerignore')]) {
     try {
       return { file, text: readFileSync(file, 'utf8') };

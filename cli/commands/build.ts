@@ -143,7 +143,7 @@ async function frontend(prepared: PreparedContext, parsed: ParsedBuild): Promise
   const { buildCheckFindings } = await import('./lint.ts');
   const computed = buildCheckFindings(inputs.text, inputs.displayName, inputs.contextDir, {
     ...(inputs.target !== undefined ? { target: inputs.target } : {}),
-    ...(inputs.dockerfilePath !== '-' ? { dockerfilePath: inputs.dockerfilePath } : {}),
+    dockerfilePath: inputs.dockerfilePath,
     buildArgs: inputs.buildArgs,
   });
   if (cache && key !== undefined && computed.parsed) cache.put(inputs, key, { findings: computed.findings, source: computed.source, parsed: computed.parsed });
