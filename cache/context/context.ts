@@ -69,6 +69,8 @@ export interface ContextStats {
   bytesRead: number;
   /** Files whose hash came from the stat cache. */
   statCacheHits: number;
+  /** Directories whose digest came from the stat cache (their files were neither looked up nor read). */
+  dirCacheHits: number;
   /** lstat calls. */
   stats: number;
 }
@@ -100,6 +102,8 @@ export interface ContextSnapshot {
   digestFor(selector: ContextSelectorLike): Promise<string>;
   /** The entries a COPY with this selector copies; with `maxEntries`, at most that many in all (the walk stops there). */
   files(selector: ContextSelectorLike, maxEntries?: number): Promise<ContextMatch[]>;
+  /** How many entries `files` would list, counting no further than `limit` (nothing is materialised). */
+  countEntries(selector: ContextSelectorLike, limit?: number): Promise<number>;
   /** True if the path (relative, clean) is excluded by the ignore file. */
   isIgnored(path: string): boolean;
   /** Persists the stat cache (if it changed). Call once the build no longer needs the context. */
@@ -107,6 +111,9 @@ export interface ContextSnapshot {
 }
 
 const BUF_SIZE = 1 << 20;
+/** Doubles per entry in a directory fingerprint: type, mode, uid, gid, size, mtime, ctime, inode, rdev. */
+const FP_FIELDS = 9;
+const TYPE_CODE: Record<ContextEntryType, number> = { file: 1, dir: 2, symlink: 3, other: 4 };
 
 interface Node {
   readonly rel: string;
@@ -166,7 +173,7 @@ class Context implements ContextSnapshot {
   readonly root: string;
   readonly ignoreFile: string | undefined;
   readonly ignorePatterns: readonly string[];
-  readonly stats: ContextStats = { filesRead: 0, bytesRead: 0, statCacheHits: 0, stats: 0 };
+  readonly stats: ContextStats = { filesRead: 0, bytesRead: 0, statCacheHits: 0, dirCacheHits: 0, stats: 0 };
   readonly #matcher: PatternMatcher;
   readonly #xx: XXHashAPI;
   readonly #statCache: StatCache;
@@ -174,6 +181,7 @@ class Context implements ContextSnapshot {
   readonly #racyMs: number;
   readonly #onRead: ((p: string) => void) | undefined;
   readonly #buf = Buffer.allocUnsafe(BUF_SIZE);
+  #fpBuf = new Float64Array(64 * FP_FIELDS);
   #lastYield = performance.now();
 
   constructor(root: string, ignoreFile: string | undefined, patterns: readonly string[], xx: XXHashAPI, statCache: StatCache, opts: OpenContextOptions) {
@@ -380,17 +388,38 @@ class Context implements ContextSnapshot {
   }
 
   async files(selector: ContextSelectorLike, maxEntries = Infinity): Promise<ContextMatch[]> {
-    const excl = selector.exclude.length > 0 ? new PatternMatcher(selector.exclude) : undefined;
     const out: ContextMatch[] = [];
+    let entries: ContextFile[] = [];
+    this.#walkMatches(selector, maxEntries, {
+      match: (pattern, name) => {
+        entries = [];
+        out.push({ pattern, name, entries });
+      },
+      entry: (n, relPath) => entries.push(toFile(n, relPath)),
+    });
+    return out;
+  }
+
+  async countEntries(selector: ContextSelectorLike, limit = Infinity): Promise<number> {
+    return this.#walkMatches(selector, limit, { match: () => {}, entry: () => {} });
+  }
+
+  /** Visits what `files` lists (each match, then its entries in pre-order), `maxEntries` in all; returns how many. */
+  #walkMatches(
+    selector: ContextSelectorLike,
+    maxEntries: number,
+    on: { match(pattern: string, name: string): void; entry(n: Node, relPath: string): void },
+  ): number {
+    const excl = selector.exclude.length > 0 ? new PatternMatcher(selector.exclude) : undefined;
     let total = 0;
     for (const pattern of selector.include) {
       for (const m of this.#expand(pattern)) {
         if (excl && m.name !== '' && excl.matches(m.name)) continue;
-        const entries: ContextFile[] = [];
+        on.match(pattern, m.name);
         const visit = (n: Node, relPath: string): void => {
           if (total >= maxEntries) return;
           total++;
-          entries.push(toFile(n, relPath));
+          on.entry(n, relPath);
           if (n.type !== 'dir') return;
           for (const name of this.#keptChildren(n, excl, m.rel)) {
             const child = this.#node(n.rel === '' ? name : `${n.rel}/${name}`)!;
@@ -398,10 +427,9 @@ class Context implements ContextSnapshot {
           }
         };
         visit(this.#node(m.rel)!, '');
-        out.push({ pattern, name: m.name, entries });
       }
     }
-    return out;
+    return total;
   }
 
   /** Kept children after both .dockerignore and the selector's excludes (relative to `base`). */
@@ -420,23 +448,38 @@ class Context implements ContextSnapshot {
 
   // ---- hashing ----
 
-  /** Digest of a node: a directory's is the Merkle digest of its kept children (recursing asynchronously). */
+  /**
+   * Digest of a node: a directory's is the Merkle digest of its kept children (recursing asynchronously). Without
+   * excludes, a directory whose fingerprint (its entries' names and stat fields, its subdirectories' digests) is in
+   * the stat cache takes its digest from there: none of its files is looked up or hashed.
+   */
   async #digest(n: Node, excl: PatternMatcher | undefined, base: string): Promise<string> {
     if (n.type !== 'dir') return this.#leafDigest(n);
     if (!excl && n.digest !== undefined) return n.digest;
-    const st = n.st;
-    const parts = [`d ${(st.mode & 0o7777).toString(8)} ${st.uid} ${st.gid}`];
     const names = this.#keptChildren(n, excl, base);
-    const all = names === n.children;
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!;
-      const child = all ? n.kids![i]! : this.#node(n.rel === '' ? name : `${n.rel}/${name}`)!;
-      // Only directories recurse asynchronously (they may yield); a file's digest is computed in place.
-      const cd = child.type === 'dir' ? await this.#digest(child, excl, base) : this.#leafDigest(child);
-      // Length-prefixed: a name containing a newline cannot imitate another entry.
-      parts.push(`${name.length}:${name}\0${cd}`);
+    const kids = names === n.children ? n.kids! : names.map((name) => this.#node(n.rel === '' ? name : `${n.rel}/${name}`)!);
+    // Only directories recurse asynchronously (they may yield); a file's digest is computed in place, below.
+    const subs: (string | undefined)[] = [];
+    for (const kid of kids) subs.push(kid.type === 'dir' ? await this.#digest(kid, excl, base) : undefined);
+    const fp = excl ? undefined : this.#fingerprint(n, names, kids, subs);
+    let d = fp === undefined ? undefined : this.#statCache.lookupDir(n.rel, fp);
+    if (d !== undefined) this.stats.dirCacheHits++;
+    else {
+      const st = n.st;
+      const parts = [`d ${(st.mode & 0o7777).toString(8)} ${st.uid} ${st.gid}`];
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
+        // Length-prefixed: a name containing a newline cannot imitate another entry.
+        parts.push(`${name.length}:${name}\0${subs[i] ?? this.#leafDigest(kids[i]!)}`);
+      }
+      d = hex(this.#xx.h64(parts.join('\n')));
+      if (fp !== undefined) {
+        // A racily clean file (changed within the window) may change again under the same stat: the directory's
+        // fingerprint cannot vouch for it, as the file's own stat key cannot.
+        if (this.#anyRacy(kids)) this.#statCache.forgetDir(n.rel);
+        else this.#statCache.recordDir(n.rel, fp, d);
+      }
     }
-    const d = hex(this.#xx.h64(parts.join('\n')));
     if (performance.now() - this.#lastYield > 20) {
       // Hashing is synchronous per file; let progress output and timers run between directories.
       await yieldNow();
@@ -444,6 +487,48 @@ class Context implements ContextSnapshot {
     }
     if (!excl) n.digest = d;
     return d;
+  }
+
+  /**
+   * What a directory's digest depends on, cheaply: its own permission bits and owner, and per kept entry the name,
+   * type, mode, owner, size, mtime, ctime, inode and rdev (what a file's stat key covers), a symlink's target and a
+   * subdirectory's digest. Stat fields are hashed as raw doubles, not formatted.
+   */
+  #fingerprint(n: Node, names: readonly string[], kids: readonly Node[], subs: readonly (string | undefined)[]): string {
+    const need = (kids.length + 1) * FP_FIELDS;
+    if (this.#fpBuf.length < need) this.#fpBuf = new Float64Array(need * 2);
+    const f = this.#fpBuf;
+    f[0] = 2;
+    f[1] = n.st.mode;
+    f[2] = n.st.uid;
+    f[3] = n.st.gid;
+    f[4] = f[5] = f[6] = f[7] = f[8] = 0;
+    let text = '';
+    for (let i = 0; i < kids.length; i++) {
+      const k = kids[i]!;
+      const st = k.st;
+      const o = (i + 1) * FP_FIELDS;
+      f[o] = TYPE_CODE[k.type];
+      f[o + 1] = st.mode;
+      f[o + 2] = st.uid;
+      f[o + 3] = st.gid;
+      f[o + 4] = st.size;
+      f[o + 5] = st.mtimeMs;
+      f[o + 6] = st.ctimeMs;
+      f[o + 7] = st.ino;
+      f[o + 8] = st.rdev;
+      // names cannot contain NUL, nor can link targets; digests are hex
+      text += `${names[i]}\0${subs[i] ?? k.linkTarget ?? ''}\0`;
+    }
+    const stats = this.#xx.h64Raw(new Uint8Array(f.buffer, 0, need * 8));
+    return hex(this.#xx.h64(text)) + hex(stats);
+  }
+
+  /** Whether any non-directory entry changed within the racy window (directories vouch for themselves). */
+  #anyRacy(kids: readonly Node[]): boolean {
+    const now = Date.now();
+    for (const k of kids) if (k.type !== 'dir' && Math.max(k.st.mtimeMs, k.st.ctimeMs) + this.#racyMs > now) return true;
+    return false;
   }
 
   /** Digest of a file, symlink or special file (excludes do not change it; cached on the node). */

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openContext, type OpenContextOptions } from '../../cache/context/context.ts';
+import { StatCache } from '../../cache/context/stat-cache.ts';
 import { TsbuildError } from '../../util/errors.ts';
 
 let dir: string;
@@ -132,6 +133,10 @@ describe('context digests', () => {
     const cut = await ctx.files(sel, 3);
     expect(cut.flatMap((m) => m.entries.map((e) => e.path))).toEqual(full.flatMap((m) => m.entries.map((e) => e.path)).slice(0, 3));
     expect((await ctx.files(sel, total)).reduce((n, m) => n + m.entries.length, 0)).toBe(total);
+    // countEntries counts what files() lists, up to the limit
+    expect(await ctx.countEntries(sel)).toBe(total);
+    expect(await ctx.countEntries(sel, 3)).toBe(3);
+    expect(await ctx.countEntries({ include: ['src'], exclude: ['**/b.ts'] })).toBe(3); // src, src/a.ts, src/lib
   });
 
   it('apply COPY --exclude relative to each source', async () => {
@@ -192,11 +197,61 @@ describe('stat cache', () => {
     const c2 = await openContext(dir, opts);
     expect(await c2.digestFor(all)).toBe(d1);
     expect(reads).toEqual([]);
-    expect(c2.stats.statCacheHits).toBe(5);
+    // every directory (root, src, src/lib, docs) matched its fingerprint: no file was even looked up
+    expect(c2.stats.dirCacheHits).toBe(4);
+    expect(c2.stats.statCacheHits).toBe(0);
     write('src/a.ts', 'export const a = 9;\n');
     const c3 = await openContext(dir, opts);
     expect(await c3.digestFor(all)).not.toBe(d1);
     expect(reads).toEqual([join(c3.root, 'src/a.ts')]);
+    // src/lib and docs still matched; src and the root were recomputed from their files' stat-cache entries
+    expect(c3.stats.dirCacheHits).toBe(2);
+    expect(c3.stats.statCacheHits).toBe(2); // Dockerfile and package.json
+  });
+
+  it('gives the digest a fresh hash gives after every kind of change (directory fingerprints never go stale)', async () => {
+    const opts = { statCacheDir: statDir, racyWindowMs: 0 };
+    const cached = async (): Promise<string> => {
+      const c = await openContext(dir, opts);
+      const d = await c.digestFor(all);
+      await c.save();
+      return d;
+    };
+    const fresh = async (): Promise<string> => (await openContext(dir)).digestFor(all);
+    const changes: [string, () => void][] = [
+      ['new content, same size, mtime restored exactly (only ctime tells)', () => {
+        writeFileSync(join(dir, 'src/lib/b.ts'), 'export const b = 3;\n');
+        utimesSync(join(dir, 'src/lib/b.ts'), 1_000_000, 1_000_000);
+      }],
+      ['chmod of a file', () => chmodSync(join(dir, 'src/a.ts'), 0o600)],
+      ['chmod of a directory', () => chmodSync(join(dir, 'src/lib'), 0o700)],
+      ['a new file deep down', () => write('src/lib/deep/c.ts', 'c')],
+      ['a new empty directory', () => mkdirSync(join(dir, 'docs/empty'))],
+      ['a rename', () => renameSync(join(dir, 'docs/readme.md'), join(dir, 'docs/README.md'))],
+      ['a removal', () => rmSync(join(dir, 'package.json'))],
+      ['a symlink', () => symlinkSync('a.ts', join(dir, 'src/link'))],
+      ['a symlink retargeted', () => {
+        unlinkSync(join(dir, 'src/link'));
+        symlinkSync('lib/b.ts', join(dir, 'src/link'));
+      }],
+      ['a file replaced by a directory of the same name', () => {
+        rmSync(join(dir, 'src/a.ts'));
+        mkdirSync(join(dir, 'src/a.ts'));
+      }],
+      ['a .dockerignore that drops a directory', () => write('.dockerignore', 'docs\n')],
+    ];
+    utimesSync(join(dir, 'src/lib/b.ts'), 1_000_000, 1_000_000); // whole seconds: restored exactly below
+    let before = await cached();
+    expect(before).toBe(await fresh());
+    for (const [what, change] of changes) {
+      change();
+      const now = await cached();
+      expect(now, what).toBe(await fresh());
+      expect(now, what).not.toBe(before);
+      // and a second, no-op hash agrees from the cache alone
+      expect(await cached(), what).toBe(now);
+      before = now;
+    }
   });
 
   it('re-hashes a file rewritten with the same size and a restored mtime (ctime changed)', async () => {
@@ -227,5 +282,26 @@ describe('stat cache', () => {
     const c2 = await openContext(dir, opts);
     await c2.digestFor(all);
     expect(reads.length).toBe(5);
+    expect(c2.stats.dirCacheHits).toBe(0);
+  });
+
+  it('keeps file entries it never parsed when it saves directory entries', () => {
+    const c1 = StatCache.load(statDir, '/ctx');
+    c1.record('a', '1/2/3/4/5', 0, 'h-a', 10_000, 0);
+    c1.recordDir('', 'fp-root', 'd-root');
+    c1.save();
+    const c2 = StatCache.load(statDir, '/ctx');
+    expect(c2.lookupDir('', 'fp-root')).toBe('d-root');
+    expect(c2.lookupDir('', 'fp-other')).toBeUndefined();
+    c2.recordDir('sub', 'fp-sub', 'd-sub'); // the file lines are not parsed for this
+    c2.save();
+    const c3 = StatCache.load(statDir, '/ctx');
+    expect(c3.lookup('a', '1/2/3/4/5')).toBe('h-a');
+    expect(c3.lookup('a', '1/2/3/4/6')).toBeUndefined();
+    expect(c3.lookupDir('sub', 'fp-sub')).toBe('d-sub');
+    expect([c3.size, c3.dirCount]).toEqual([1, 2]);
+    c3.forget('sub');
+    c3.save();
+    expect(StatCache.load(statDir, '/ctx').dirCount).toBe(1);
   });
 });
