@@ -2,7 +2,7 @@
  * Real builds (busybox base, runc, overlayfs) into a scratch store, then `tsbuild diff --builds` explanations,
  * image diffs and `analyze --ci` on what was built. Needs root: fails loudly otherwise.
  */
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type BuildRecord } from '../../cache/index.ts';
@@ -204,6 +204,26 @@ describe('diff --builds: the exact cause of every step that ran', () => {
       ['src/b', ['owner']],
     ]);
   });
+});
+
+describe('build records', () => {
+  it('list the context files a COPY matched, but not for a selector of 10,000 entries or more (its digest stays)', async () => {
+    const small = await buildRecord(context({ Dockerfile: 'FROM busybox\nCOPY src /src\n', 'src/a': 'a\n', 'src/b': 'b\n' }));
+    const copy = (r: BuildRecord) => r.steps.find((s) => s.description === 'COPY src /src')!;
+    expect(copy(small).contextFiles?.['src']?.map((f) => f.path)).toEqual(['src', 'src/a', 'src/b']);
+    // src itself and 9,999 files: the limit exactly
+    const files: Record<string, string> = { Dockerfile: 'FROM busybox\nCOPY src /src\n' };
+    for (let i = 0; i < 9_999; i++) files[`src/d${i % 50}/f${i}`] = '';
+    const dir = context(files);
+    rmSync(path.join(dir, 'src/d0/f0'));
+    rmSync(path.join(dir, 'src/d1/f1'));
+    const under = await buildRecord(dir); // src, 50 directories, 9,997 files: 10,048 entries
+    expect(copy(under).contextDigests?.['src']).toMatch(/^xxh64:/);
+    expect(copy(under).contextFiles).toEqual({});
+    for (let i = 1; i < 50; i++) rmSync(path.join(dir, `src/d${i}`), { recursive: true });
+    const listed = await buildRecord(dir); // src, d0 and its 199 files: 201 entries
+    expect(copy(listed).contextFiles?.['src']).toHaveLength(201);
+  }, 120_000);
 });
 
 describe('images built for real', () => {
