@@ -182,4 +182,13 @@ describe('rule fixtures in special syntax', () => {
     expect(codes('ARG IMG=alpine:3\nFROM ${IMG}\n')).not.toContain('DL3006');
     expect(codes('ARG TAG=latest\nFROM alpine:$TAG\n', { buildArgs: new Map([['TAG', '3']]) })).not.toContain('DL3007');
   });
+
+  it('UnusedArg counts $A, ${A}, ${A:-x} and ${A%…} as uses of A, but not $AB, ${AB} or a literal A', () => {
+    const unused = (use: string): boolean => codes(`FROM alpine:3\nARG A\nLABEL x="${use}"\n`).includes('UnusedArg');
+    for (const use of ['$A', '$A/x', 'x-$A', '${A}', '${A:-x}', '${A-x}', '${A%.*}', '${A#v}', '${A/a/b}', '${A^^}', '${A,}', '${A@Q}', '$A$A', '$AB $A'])
+      expect(unused(use), use).toBe(false);
+    for (const use of ['$AB', '${AB}', '${A_B}', '$A9', 'A', '{A}', '$ A', '$(A)']) expect(unused(use), use).toBe(true);
+    // ARG names are matched literally, whatever characters they hold
+    expect(codes('FROM alpine:3\nARG A.B\nLABEL x="$AxB"\n')).toContain('UnusedArg');
+  });
 });

@@ -7,7 +7,7 @@ import type { Instruction } from '../../../grammar/ast.ts';
 import type { LintContext } from '../context.ts';
 import type { Rule } from '../types.ts';
 import { PLATFORM_ARGS } from './buildkit.ts';
-import { argsOf, literalPattern, nameOf, runCommands, tsbuildRule } from './helpers.ts';
+import { argsOf, nameOf, runCommands, tsbuildRule } from './helpers.ts';
 
 const unusedStage = tsbuildRule('UnusedStage', 'info', 'A stage that the target does not need is never built', (ctx) => {
   if (ctx.options.target === undefined && ctx.stages.some((s) => !s.needed && s.name)) {
@@ -23,13 +23,32 @@ const unusedStage = tsbuildRule('UnusedStage', 'info', 'A stage that the target 
 });
 
 /**
- * A test for `$NAME`/`${NAME…}` references to `name` in a text. The pattern is compiled once per test (per name),
- * on the first text that has a `$` at all.
+ * A test for `$NAME`/`${NAME…}` references to `name` in a text: `${NAME` followed by the end or one of `:}#%/^,@-`,
+ * or `$NAME` not followed by a name character. Plain substring searches: no pattern is built from the ARG name, so
+ * no name (`ARG A[B`, `ARG A.B`) can change what the test matches.
  */
 function mentionsOf(name: string): (text: string) => boolean {
-  let re: RegExp | undefined;
-  const n = literalPattern(name);
-  return (text) => text.includes('$') && (re ??= new RegExp(`\\$(?:\\{${n}(?:[:}#%/^,@-]|$)|${n}(?![A-Za-z0-9_]))`)).test(text);
+  const braced = `\${${name}`;
+  const plain = `$${name}`;
+  return (text) => {
+    if (!text.includes('$')) return false;
+    for (let i = text.indexOf(braced); i >= 0; i = text.indexOf(braced, i + 1)) {
+      const after = i + braced.length;
+      if (after === text.length || BRACED_AFTER.includes(text[after]!)) return true;
+    }
+    for (let i = text.indexOf(plain); i >= 0; i = text.indexOf(plain, i + 1)) {
+      if (!isNameChar(text.charCodeAt(i + plain.length))) return true;
+    }
+    return false;
+  };
+}
+
+/** What may follow `${NAME` in a reference to NAME (the closing brace, or a modifier). */
+const BRACED_AFTER = ':}#%/^,@-';
+
+/** [A-Za-z0-9_]; NaN (past the end) is not. */
+function isNameChar(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95;
 }
 
 function instructionText(ins: Instruction): string {
