@@ -15,7 +15,7 @@ import { setImmediate as yieldNow } from 'node:timers/promises';
 import type { XXHashAPI } from 'xxhash-wasm';
 import { TsbuildError, closest } from '../../util/errors.ts';
 import { cleanPath, hasWildcard, matchSegment, parseIgnoreFile, PatternMatcher } from './patterns.ts';
-import { StatCache, statKey } from './stat-cache.ts';
+import { StatCache, racilyClean, statKey } from './stat-cache.ts';
 
 let xxhash: Promise<XXHashAPI> | undefined;
 /** xxhash-wasm is loaded on first use only: commands that never hash the context pay nothing. */
@@ -461,7 +461,8 @@ class Context implements ContextSnapshot {
     // Only directories recurse asynchronously (they may yield); a file's digest is computed in place, below.
     const subs: (string | undefined)[] = [];
     for (const kid of kids) subs.push(kid.type === 'dir' ? await this.#digest(kid, excl, base) : undefined);
-    const fp = excl ? undefined : this.#fingerprint(n, names, kids, subs);
+    // (a cache that is not kept gains nothing: within one context, n.digest already remembers a directory)
+    const fp = excl || !this.#statCache.persistent ? undefined : this.#fingerprint(n, names, kids, subs);
     let d = fp === undefined ? undefined : this.#statCache.lookupDir(n.rel, fp);
     if (d !== undefined) this.stats.dirCacheHits++;
     else {
@@ -498,7 +499,7 @@ class Context implements ContextSnapshot {
     const need = (kids.length + 1) * FP_FIELDS;
     if (this.#fpBuf.length < need) this.#fpBuf = new Float64Array(need * 2);
     const f = this.#fpBuf;
-    f[0] = 2;
+    f[0] = TYPE_CODE.dir;
     f[1] = n.st.mode;
     f[2] = n.st.uid;
     f[3] = n.st.gid;
@@ -527,8 +528,7 @@ class Context implements ContextSnapshot {
   /** Whether any non-directory entry changed within the racy window (directories vouch for themselves). */
   #anyRacy(kids: readonly Node[]): boolean {
     const now = Date.now();
-    for (const k of kids) if (k.type !== 'dir' && Math.max(k.st.mtimeMs, k.st.ctimeMs) + this.#racyMs > now) return true;
-    return false;
+    return kids.some((k) => k.type !== 'dir' && racilyClean(Math.max(k.st.mtimeMs, k.st.ctimeMs), now, this.#racyMs));
   }
 
   /** Digest of a file, symlink or special file (excludes do not change it; cached on the node). */

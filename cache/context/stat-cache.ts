@@ -32,6 +32,14 @@ interface Entry {
   readonly hash: string;
 }
 
+/**
+ * Whether something changed at `changedMs` is "racily clean" at `nowMs`: too recently for its stat to vouch for its
+ * content (a second write within the same timestamp tick would leave the stat unchanged).
+ */
+export function racilyClean(changedMs: number, nowMs: number, racyWindowMs: number): boolean {
+  return changedMs + racyWindowMs > nowMs;
+}
+
 const VERSION_LINE = 'tsbuild-statcache 3';
 const FILES_LINE = '--files';
 
@@ -94,6 +102,11 @@ export class StatCache {
     return this.#entries;
   }
 
+  /** Whether entries outlive this process (a cache loaded from a store), so that recording one can pay off later. */
+  get persistent(): boolean {
+    return this.file !== undefined;
+  }
+
   /** Number of file entries. */
   get size(): number {
     return this.#files().size;
@@ -133,7 +146,7 @@ export class StatCache {
   /** Remembers a hash unless the file changed within `racyWindowMs` of `nowMs` (then forgets it). */
   record(path: string, k: StatKey, changedMs: number, hash: string, nowMs: number, racyWindowMs: number): void {
     const files = this.#files();
-    if (changedMs + racyWindowMs > nowMs) {
+    if (racilyClean(changedMs, nowMs, racyWindowMs)) {
       if (files.delete(path)) this.#dirty = true;
       return;
     }
@@ -156,11 +169,10 @@ export class StatCache {
       parts.push(`D\t${e.fp}\t${e.digest}\t${p}`);
     }
     parts.push(FILES_LINE);
-    // file lines never parsed are written back as they were read
     if (this.#unparsed !== undefined) {
+      // file lines never parsed are written back as they were read
       if (this.#unparsed !== '') parts.push(this.#unparsed.replace(/\n$/, ''));
-    }
-    else {
+    } else {
       for (const [p, e] of this.#entries) {
         if (p.includes('\n')) continue;
         parts.push(`${e.hash}\t${e.key}\t${p}`);
