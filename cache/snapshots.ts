@@ -9,15 +9,20 @@
 import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, utimes } from 'node:fs/promises';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { TsbuildError } from '../util/errors.ts';
 import { writeFileAtomic, fsyncDir } from './atomic.ts';
 import { ingestName, type StorePaths } from './blobs.ts';
 import type { SnapshotMeta } from './types.ts';
 
-const run = promisify(execFile);
+/**
+ * Runs a command, child_process loaded on first use: only a big snapshot commit spawns, and node:child_process
+ * (with net, dgram and streams behind it) is ~5 ms of the start-up of every build that never does.
+ */
+async function run(cmd: string, args: readonly string[]): Promise<void> {
+  const [{ execFile }, { promisify }] = await Promise.all([import('node:child_process'), import('node:util')]);
+  await promisify(execFile)(cmd, args);
+}
 
 /** A snapshot under construction. Write into `dir`, then `commit()` (returns the final dir) or `abort()`. */
 export interface PreparedSnapshot {

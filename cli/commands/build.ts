@@ -2,7 +2,6 @@ import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Command, Io } from '../command.ts';
 import { parseArgs, str, list, bool, parseKeyValues, parseAttrs, type OptionSpec } from '../args.ts';
 import { TsbuildError } from '../../util/errors.ts';
@@ -420,6 +419,8 @@ export async function prepareContext(p: ParsedBuild, io: Io): Promise<PreparedCo
   const tmp = await makeTemp();
   try {
     const spool = join(tmp.path, 'stdin');
+    // node:stream/promises on first use: only a context read from stdin needs it
+    const { pipeline } = await import('node:stream/promises');
     await pipeline(io.stdin, createWriteStream(spool, { flags: 'wx', mode: 0o600 }));
     const { detectArchive } = await import('../../executor/fileops/archive.ts');
     const size = statSync(spool).size;
