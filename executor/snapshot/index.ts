@@ -2,8 +2,7 @@
  * Snapshots: a writable root filesystem on top of read-only layer directories.
  * Overlayfs when the host supports it (probed once), else a full copy.
  */
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { prepareCopySnapshot } from './copy.ts';
 import { mountOverlay, overlaySupported } from './overlay.ts';
@@ -23,11 +22,15 @@ export interface Snapshot {
   release(): Promise<void>;
 }
 
-let emptyLower: Promise<string> | undefined;
-/** An empty directory to stand in as the only lower layer of a `FROM scratch` snapshot. */
-function emptyDir(): Promise<string> {
-  emptyLower ??= mkdtemp(path.join(os.tmpdir(), 'tsb-empty-lower-'));
-  return emptyLower;
+/**
+ * An empty directory to stand in as the only lower layer of a `FROM scratch` snapshot: `empty-lower` beside the
+ * work directory, in the snapshot's own directory, so that it goes with it (one per process under /tmp was never
+ * removed: a test run left hundreds).
+ */
+async function emptyDir(workDir: string): Promise<string> {
+  const dir = path.join(path.dirname(path.resolve(workDir)), 'empty-lower');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  return dir;
 }
 
 /**
@@ -42,7 +45,7 @@ export async function prepareSnapshot(opts: {
   readonly forceCopy?: boolean;
 }): Promise<Snapshot> {
   if (opts.forceCopy !== true && (await overlaySupported())) {
-    const lowers = opts.lowerDirs.length > 0 ? opts.lowerDirs : [await emptyDir()];
+    const lowers = opts.lowerDirs.length > 0 ? opts.lowerDirs : [await emptyDir(opts.workDir)];
     const m = await mountOverlay({ lowerDirs: lowers, upperDir: opts.upperDir, workDir: opts.workDir, target: opts.target });
     return { kind: 'overlay', target: m.target, upperDir: path.resolve(opts.upperDir), release: () => m.unmount() };
   }

@@ -162,6 +162,10 @@ describe('overlay snapshots', () => {
     writeFileSync(`${s.target}/x`, '1');
     await s.release();
     expect(readdirSync(`${d}/u`)).toEqual(['x']);
+    // the empty lower layer lives in the snapshot's own directory, not in the temp dir where nobody removes it
+    expect(readdirSync(d).sort()).toEqual(['empty-lower', 'm', 'u', 'w']);
+    expect(readdirSync(`${d}/empty-lower`)).toEqual([]);
+    expect(readdirSync(os.tmpdir()).filter((n) => n.startsWith('tsb-empty-lower-'))).toEqual([]);
   });
 });
 
