@@ -1,7 +1,7 @@
 /**
  * Lint throughput: `tsbuild lint` (parseTolerant + every default rule) vs dockerfile-utils' validate over the
  * real-world corpus, same run, interleaved rounds so that machine load hits both alike.
- * Run: npm exec -- node bench/lint.ts [--shell-all] [--stages N]   (Node 24 strips the types; WARMUP=10 ROUNDS=15 by default)
+ * Run: npm exec -- node bench/lint.ts [--shell-all] [--stages N]   (Node 24 strips the types; WARMUP=40 ROUNDS=15 by default)
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -38,9 +38,12 @@ const timed = (round: () => number): { ms: number; count: number } => {
 
 // The first round of each tool, timed on its own: what a single lint of the corpus costs with a cold JIT.
 const first = { ours: timed(ours).ms, theirs: timed(theirs).ms };
-// Warm-up to steady state, interleaved: tsbuild's 96 rules and two parsers take V8 about ten corpus rounds to finish
-// optimising (round times keep falling until then), dockerfile-utils about three; throughput is measured after both.
-const warmup = Number(process.env.WARMUP ?? 10);
+// Warm-up to steady state, interleaved; throughput is measured after both tools are there. dockerfile-utils gets there
+// in about three corpus rounds. tsbuild's 96 rules and two parsers take V8 about thirty: with --trace-opt and
+// --trace-deopt, each round still optimises 5-10 functions and every fifth round or so deoptimises 25-45 of them
+// ("wrong map") until round ~28; from round ~30 on a round optimises 0-3 and deoptimises none. After 10 warm-up
+// rounds (this script's default until the tenth session) the median round was still inside that churn.
+const warmup = Number(process.env.WARMUP ?? 40);
 for (let i = 0; i < warmup; i++) {
   ours();
   theirs();
@@ -67,6 +70,9 @@ console.log(`                           first round      median round      best 
 console.log(`tsbuild lint               ${mbps(first.ours)} MB/s      ${mbps(median(t.ours))} MB/s       ${mbps(best(t.ours))} MB/s   (${findings} findings${shellAll ? ', every RUN through sh-syntax' : ''})`);
 console.log(`dockerfile-utils validate  ${mbps(first.theirs)} MB/s      ${mbps(median(t.theirs))} MB/s       ${mbps(best(t.theirs))} MB/s   (${problems} problems)`);
 console.log(`ratio                      ${(first.theirs / first.ours).toFixed(1).padStart(6)}x           ${(median(t.theirs) / median(t.ours)).toFixed(1).padStart(6)}x            ${(best(t.theirs) / best(t.ours)).toFixed(1).padStart(6)}x`);
+// The same comparison per pair of rounds run back to back (the host's speed drifts within a run; a pair shares it).
+const paired = median(t.ours.map((ms, i) => t.theirs[i]! / ms));
+console.log(`median of the ${rounds} per-round ratios (each pair back to back): ${paired.toFixed(1)}x`);
 
 // `--stages N`: one synthetic Dockerfile of N stages, each FROM the one before, with a COPY --from and a piped RUN:
 // what the cross-stage rules cost as a file grows (they must stay linear in the number of stages).
