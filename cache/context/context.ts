@@ -130,9 +130,9 @@ interface Node {
 
 /**
  * The ignore file a build of the context `root` with the Dockerfile `dockerfileName` (absolute, or relative to the
- * root; default `Dockerfile`, which `-`, a Dockerfile read from stdin, also means) uses, with its text: `<Dockerfile>.dockerignore` when it exists, else the root's
- * `.dockerignore`, else none. One function, so that the build, its check findings, their cache key and `tsbuild
- * lint` all read the same file.
+ * root; default `Dockerfile`, which `-`, a Dockerfile read from stdin, also means) uses, with its text:
+ * `<Dockerfile>.dockerignore` when it exists, else the root's `.dockerignore`, else none. One function, so that the
+ * build, its check findings, their cache key and `tsbuild lint` all read the same file.
  */
 export function findIgnoreFile(root: string, dockerfileName = 'Dockerfile'): { file: string; text: string } | undefined {
   const name = dockerfileName === '-' ? 'Dockerfile' : dockerfileName;
